@@ -1,0 +1,63 @@
+"""Run-time settings shared by every notebook: quiet logs, fixed threads, seeds, quick mode.
+
+This is the single place for such settings (introduced in notebook 00). Importing
+``anomaly_tutorial`` applies them, so import it *before* ``keras`` or ``tensorflow``: TensorFlow
+reads its log level and thread counts once, when it is first imported.
+"""
+
+import os
+import random
+
+import numpy as np
+
+#: Threads for TensorFlow and BLAS. Fixed (not "all cores") so that a run is identical on every
+#: machine: float sums depend on how work is split between threads.
+THREADS = int(os.environ.get("ANOMALY_TUTORIAL_THREADS", "2"))
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+#: Quick mode (``ANOMALY_TUTORIAL_QUICK=1``, set by ``make test``): less data and fewer epochs,
+#: so that every notebook runs in well under a minute. Full mode is what a learner runs.
+QUICK = _flag("ANOMALY_TUTORIAL_QUICK")
+
+_ENVIRONMENT = {
+    # 2 hides TensorFlow's INFO and WARNING lines from C++ (including the oneDNN notice).
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # oneDNN's fused kernels change float round-off with the machine's CPU features; turning
+    # them off keeps results identical across laptops (and silences TF's oneDNN notice).
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_NUM_INTRAOP_THREADS": str(THREADS),
+    "TF_NUM_INTEROP_THREADS": "1",
+    # Deterministic kernels: same seed, same numbers.
+    "TF_DETERMINISTIC_OPS": "1",
+    "OMP_NUM_THREADS": str(THREADS),
+    "OPENBLAS_NUM_THREADS": str(THREADS),
+    "MKL_NUM_THREADS": str(THREADS),
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
+def configure() -> None:
+    """Apply the environment above without overriding anything the user set explicitly."""
+    for key, value in _ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and Keras (and its backend) in one call. Used in every Setup cell."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras  # imported here so that configure() has run first
+
+    keras.utils.set_random_seed(seed)
+
+
+def pick(full, quick):
+    """Return ``quick`` in quick mode, ``full`` otherwise: ``epochs = pick(40, 3)``."""
+    return quick if QUICK else full
+
+
+configure()
