@@ -55,3 +55,16 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
 def image_shape(images: np.ndarray) -> tuple[int, int, int]:
     """``(H, W, C)`` of a validated batch."""
     return tuple(int(size) for size in images.shape[1:])
+
+
+def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str) -> None:
+    """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit."""
+    if image_shape(images) == tuple(fitted_shape):
+        return
+    height, width, channels = image_shape(images)
+    fit_height, fit_width, fit_channels = fitted_shape
+    raise ValueError(
+        f"X has images of {height}x{width} with {channels} channel(s), but {owner} was fitted "
+        f"on {fit_height}x{fit_width} with {fit_channels} channel(s). Resize or convert the "
+        f"images first."
+    )

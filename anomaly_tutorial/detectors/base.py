@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.images import as_images, image_shape
+from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape
 
 
 class ImageDetector(OutlierMixin, BaseEstimator):
@@ -40,14 +40,7 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def _check_images(self, X) -> np.ndarray:
         check_is_fitted(self)
         images = as_images(X)
-        if image_shape(images) != self.image_shape_:
-            height, width, channels = image_shape(images)
-            fit_height, fit_width, fit_channels = self.image_shape_
-            raise ValueError(
-                f"X has images of {height}x{width} with {channels} channel(s), but "
-                f"{type(self).__name__} was fitted on {fit_height}x{fit_width} with "
-                f"{fit_channels} channel(s). Resize or convert the images first."
-            )
+        check_fitted_shape(images, self.image_shape_, type(self).__name__)
         return images
 
     def _fit(self, images: np.ndarray, y) -> None:  # pragma: no cover - abstract

@@ -1,0 +1,225 @@
+"""HOG features as a scikit-learn transformer, and the HOG picture (notebook 01).
+
+A histogram of oriented gradients (HOG) describes an image by the directions of its edges: the
+image is cut into cells, each cell gets a histogram of gradient orientations, and neighbouring
+cells are normalised together in blocks. ``HOGFeatures`` wraps ``skimage.feature.hog`` so that
+it can be the first step of a ``Pipeline`` (HOG -> StandardScaler -> OneClassSVM).
+
+The defaults adapt to the image size: about 4 to 8 cells per side (at least 2 pixels per cell)
+and blocks of 2x2 cells, so 8x8 digits, 25x25 faces and 64x64 textures all give a useful
+descriptor without tuning.
+"""
+
+import math
+
+import numpy as np
+import skimage.feature
+import skimage.transform
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape
+
+#: Cells per side the adaptive default aims at at most: fewer cells blur the layout, more
+#: cells make each histogram too noisy for the few pixels it sees.
+_MAX_CELLS_PER_SIDE = 8
+_MIN_PIXELS_PER_CELL = 2
+_BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    """``8`` -> ``(8, 8)``; ``(8, 4)`` stays; anything else is a ValueError naming ``name``."""
+    values = (value, value) if np.isscalar(value) else tuple(value)
+    if len(values) != 2 or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or a pair of positive ints (rows, columns); "
+            f"got {value!r}."
+        )
+    return int(values[0]), int(values[1])
+
+
+def resolve_hog_parameters(height: int, width: int, pixels_per_cell=None, cells_per_block=None):
+    """``(pixels_per_cell, cells_per_block)`` for ``height`` x ``width`` images (notebook 01).
+
+    ``None`` means adapt: ``ceil(side / 8)`` pixels per cell (at least 2), then blocks of 2 cells
+    on each side that has at least 2 cells, else 1. Explicit values are checked against the size.
+    """
+    if pixels_per_cell is None:
+        pixels = tuple(
+            max(_MIN_PIXELS_PER_CELL, math.ceil(side / _MAX_CELLS_PER_SIDE))
+            for side in (height, width)
+        )
+    else:
+        pixels = _pair(pixels_per_cell, "pixels_per_cell")
+    cells = (height // pixels[0], width // pixels[1])
+    if min(cells) < 1:
+        raise ValueError(
+            f"pixels_per_cell={pixels} is larger than the {height}x{width} images; "
+            f"use at most ({height}, {width})."
+        )
+    if cells_per_block is None:
+        block = tuple(2 if count >= 2 else 1 for count in cells)
+    else:
+        block = _pair(cells_per_block, "cells_per_block")
+    if block[0] > cells[0] or block[1] > cells[1]:
+        raise ValueError(
+            f"cells_per_block={block} needs more cells than the {cells[0]}x{cells[1]} cells that "
+            f"{height}x{width} images with pixels_per_cell={pixels} have."
+        )
+    return pixels, block
+
+
+def _hog(image: np.ndarray, orientations, pixels, block, block_norm, visualize=False):
+    """skimage's HOG of one validated ``(H, W, C)`` image (RGB: strongest channel per pixel)."""
+    if image.shape[-1] == 1:
+        image, channel_axis = image[..., 0], None
+    else:
+        channel_axis = -1
+    return skimage.feature.hog(
+        image,
+        orientations=orientations,
+        pixels_per_cell=pixels,
+        cells_per_block=block,
+        block_norm=block_norm,
+        visualize=visualize,
+        feature_vector=True,
+        channel_axis=channel_axis,
+    )
+
+
+def _check_orientations_and_norm(orientations, block_norm) -> None:
+    if not isinstance(orientations, int | np.integer) or isinstance(orientations, bool):
+        raise ValueError(f"orientations must be a positive int; got {orientations!r}.")
+    if orientations < 1:
+        raise ValueError(f"orientations must be a positive int; got {orientations!r}.")
+    if block_norm not in _BLOCK_NORMS:
+        raise ValueError(f"block_norm must be one of {_BLOCK_NORMS}; got {block_norm!r}.")
+
+
+class HOGFeatures(TransformerMixin, BaseEstimator):
+    """Turn images into HOG descriptors, one row per image (notebook 01).
+
+    Parameters
+    ----------
+    orientations : int, default=9
+        Orientation bins per cell histogram (0 to 180 degrees).
+    pixels_per_cell : int, pair of ints or None, default=None
+        Cell size. ``None`` adapts to the image size at ``fit`` (see ``resolve_hog_parameters``).
+    cells_per_block : int, pair of ints or None, default=None
+        Block size in cells for the local contrast normalisation. ``None`` adapts.
+    block_norm : {"L1", "L1-sqrt", "L2", "L2-Hys"}, default="L2-Hys"
+        Block normalisation, as in ``skimage.feature.hog``.
+
+    Attributes
+    ----------
+    image_shape_ : tuple (H, W, C)
+        Image size seen in ``fit``; ``transform`` requires the same size.
+    pixels_per_cell_, cells_per_block_ : tuple (rows, columns)
+        The values actually used.
+    n_features_out_ : int
+        Length of one descriptor.
+
+    Images go through :func:`anomaly_tutorial.images.as_images`: ``(n, H, W)`` or
+    ``(n, H, W, C)`` with 1 or 3 channels, uint8 or float in [0, 1].
+    """
+
+    def __init__(self, orientations=9, pixels_per_cell=None, cells_per_block=None,
+                 block_norm="L2-Hys"):  # fmt: skip
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.block_norm = block_norm
+
+    def fit(self, X, y=None):
+        """Resolve the cell and block sizes for the size of the images in ``X``."""
+        images = as_images(X)
+        _check_orientations_and_norm(self.orientations, self.block_norm)
+        self.image_shape_ = image_shape(images)
+        height, width, _ = self.image_shape_
+        self.pixels_per_cell_, self.cells_per_block_ = resolve_hog_parameters(
+            height, width, self.pixels_per_cell, self.cells_per_block
+        )
+        blocks = self._block_grid()
+        self.n_features_out_ = int(
+            blocks[0] * blocks[1] * np.prod(self.cells_per_block_) * self.orientations
+        )
+        return self
+
+    def transform(self, X):
+        """HOG descriptors, float64 ``(n_images, n_features_out_)``."""
+        check_is_fitted(self)
+        images = as_images(X)
+        check_fitted_shape(images, self.image_shape_, type(self).__name__)
+        return np.stack(
+            [
+                _hog(
+                    image,
+                    self.orientations,
+                    self.pixels_per_cell_,
+                    self.cells_per_block_,
+                    self.block_norm,
+                )
+                for image in images
+            ]
+        ).astype(np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``hog_b{block row}_{block col}_c{cell row}_{cell col}_o{orientation}``.
+
+        The order is skimage's: blocks row by row, then the cells in a block, then orientations.
+        ``input_features`` is ignored (the inputs are pixels, not named columns).
+        """
+        check_is_fitted(self)
+        block_rows, block_cols = self._block_grid()
+        cell_rows, cell_cols = self.cells_per_block_
+        names = [
+            f"hog_b{br}_{bc}_c{cr}_{cc}_o{o}"
+            for br in range(block_rows)
+            for bc in range(block_cols)
+            for cr in range(cell_rows)
+            for cc in range(cell_cols)
+            for o in range(self.orientations)
+        ]
+        return np.asarray(names, dtype=object)
+
+    def _block_grid(self) -> tuple[int, int]:
+        height, width, _ = self.image_shape_
+        return tuple(
+            side // pixels - block + 1
+            for side, pixels, block in zip(
+                (height, width), self.pixels_per_cell_, self.cells_per_block_, strict=True
+            )
+        )
+
+
+def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=None,
+                block_norm="L2-Hys", min_size=64) -> np.ndarray:  # fmt: skip
+    """The HOG picture of one image, float scaled to [0, 1] (notebook 01).
+
+    Each cell shows its orientation histogram as a star of line segments: the brighter a
+    segment, the stronger the edges in that direction. It uses the same (adaptive) cell grid
+    as :class:`HOGFeatures`; ``image`` is ``(H, W)`` or ``(H, W, C)``.
+
+    A star drawn in a 2x2-pixel cell is invisible, so images smaller than ``min_size`` pixels
+    are first enlarged by an integer factor ``k`` (bilinear) and drawn with ``k`` times larger
+    cells: the grid and the edge directions stay those of the features, the picture is
+    ``(k H, k W)``. ``min_size=None`` draws at the image's own size.
+    """
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3)):
+        raise ValueError(
+            f"image must be one image shaped (H, W) or (H, W, C); got shape {image.shape}."
+        )
+    validated = as_images(image[np.newaxis], name="image")[0]
+    _check_orientations_and_norm(orientations, block_norm)
+    height, width, _ = validated.shape
+    pixels, block = resolve_hog_parameters(height, width, pixels_per_cell, cells_per_block)
+    factor = 1 if min_size is None else max(1, math.ceil(min_size / min(height, width)))
+    if factor > 1:
+        validated = skimage.transform.rescale(validated, factor, order=1, channel_axis=-1)
+        pixels = (pixels[0] * factor, pixels[1] * factor)
+    _, picture = _hog(validated, orientations, pixels, block, block_norm, visualize=True)
+    peak = float(picture.max())
+    return (picture / peak if peak > 0 else picture).astype(np.float64)

@@ -1,0 +1,266 @@
+"""Every figure the notebooks draw (notebooks 00 to 05).
+
+Each function returns the matplotlib ``Figure`` and never calls ``plt.show()``: the notebook
+cell does, so that no ``<Figure ...>`` text ends up in the outputs. Images are shown in
+grayscale on a fixed 0..1 scale, so brightness means the same in every panel; masks are drawn
+as red contours, so the pixels under them stay visible.
+"""
+
+import math
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import skimage.measure
+import sklearn.metrics
+
+from anomaly_tutorial import features
+from anomaly_tutorial.images import as_images
+
+#: Inches per image panel in grids: small, so a grid of 8 fits a notebook's width.
+PANEL = 1.5
+MASK_COLOR = "red"
+NORMAL_COLOR = "tab:blue"
+ANOMALY_COLOR = "tab:orange"
+
+
+def _draw_image(ax, image, mask=None, title=None) -> None:
+    """One ``(H, W, C)`` image on ``ax`` with the outline of ``mask`` in red."""
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.clip(image, 0, 1))
+    _draw_contours(ax, mask)
+    if title is not None:
+        ax.set_title(str(title), fontsize=8)
+    ax.set_axis_off()
+
+
+def _draw_contours(ax, mask) -> None:
+    if mask is not None:
+        for contour in skimage.measure.find_contours(np.asarray(mask, dtype=float), 0.5):
+            ax.plot(contour[:, 1], contour[:, 0], color=MASK_COLOR, linewidth=1)
+
+
+def _check_per_image(values, n_images: int, name: str):
+    if values is not None and len(values) != n_images:
+        raise ValueError(f"{name} must have one entry per image ({n_images}); got {len(values)}.")
+
+
+def _check_masks(masks, images):
+    if masks is None:
+        return None
+    masks = np.asarray(masks)
+    if masks.shape != images.shape[:3]:
+        raise ValueError(
+            f"masks must be shaped (n, H, W) = {images.shape[:3]} like the images; "
+            f"got shape {masks.shape}."
+        )
+    return masks
+
+
+def show_images(images, titles=None, masks=None, ncols=8, suptitle=None):
+    """A grid of images, with defect masks outlined in red when given (notebook 00)."""
+    images = as_images(images, name="images")
+    masks = _check_masks(masks, images)
+    _check_per_image(titles, len(images), "titles")
+    if not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
+    height = nrows * PANEL + (0.25 * nrows if titles is not None else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * PANEL, height), squeeze=False)
+    for index, ax in enumerate(axes.ravel()):
+        if index >= len(images):
+            fig.delaxes(ax)
+            continue
+        _draw_image(
+            ax,
+            images[index],
+            None if masks is None else masks[index],
+            None if titles is None else titles[index],
+        )
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_hog(image, orientations=9, pixels_per_cell=None, cells_per_block=None, title=None):
+    """One image and its HOG picture side by side (notebook 01)."""
+    image = as_images(np.asarray(image)[np.newaxis], name="image")[0]
+    height, width, _ = image.shape
+    pixels, block = features.resolve_hog_parameters(height, width, pixels_per_cell, cells_per_block)
+    picture = features.hog_picture(image, orientations, pixels, block)
+    fig, (ax_image, ax_hog) = plt.subplots(1, 2, figsize=(2 * PANEL * 1.4, PANEL * 1.6))
+    _draw_image(ax_image, image, title=title if title is not None else f"{height}x{width} image")
+    _draw_image(
+        ax_hog,
+        picture[..., np.newaxis],
+        title=f"HOG: {pixels[0]}x{pixels[1]} px/cell, {orientations} bins",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_score_histogram(labels, scores, threshold=None, threshold_label=None, bins=30,
+                         title=None, ax=None):  # fmt: skip
+    """Histograms of the anomaly scores of normal and anomalous images (notebooks 00 to 05).
+
+    ``threshold`` draws the decision line (anomaly iff score > threshold); ``threshold_label``
+    says how it was chosen, e.g. ``"95 % quantile of normal validation scores"``. Pass ``ax``
+    to draw into an existing grid; the figure is returned either way.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.shape != scores.shape or scores.ndim != 1:
+        raise ValueError(
+            f"labels and scores must be 1-D of the same length; got {labels.shape} and "
+            f"{scores.shape}."
+        )
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(5, 3))
+    edges = np.histogram_bin_edges(scores, bins=bins)
+    for value, name, color in ((0, "normal", NORMAL_COLOR), (1, "anomaly", ANOMALY_COLOR)):
+        selected = scores[labels == value]
+        if selected.size:
+            ax.hist(selected, bins=edges, alpha=0.6, color=color, label=f"{name} ({selected.size})")
+    if threshold is not None:
+        label = f"threshold {threshold:.3g}"
+        if threshold_label:
+            label += f"\n({threshold_label})"
+        ax.axvline(threshold, color="black", linestyle="--", label=label)
+    ax.set_xlabel("anomaly score (higher = more anomalous)")
+    ax.set_ylabel("images")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    if own_figure:  # a caller's figure keeps its own layout
+        ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_roc_pr(labels, scores_by_name, title=None):
+    """ROC (left) and precision-recall (right) curves, one line per detector (notebook 00).
+
+    ``scores_by_name`` maps a name to anomaly scores (one array is named "scores"). The
+    legends give AUROC and average precision (AP); dotted lines show chance.
+    """
+    if not isinstance(scores_by_name, Mapping):
+        scores_by_name = {"scores": scores_by_name}
+    if not scores_by_name:
+        raise ValueError("scores_by_name is empty; pass {name: anomaly scores}.")
+    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(9, 3.8))
+    for index, (name, scores) in enumerate(scores_by_name.items()):
+        first = index == 0
+        sklearn.metrics.RocCurveDisplay.from_predictions(
+            labels, scores, pos_label=1, name=str(name), ax=ax_roc, plot_chance_level=first
+        )
+        sklearn.metrics.PrecisionRecallDisplay.from_predictions(
+            labels, scores, pos_label=1, name=str(name), ax=ax_pr, plot_chance_level=first
+        )
+    ax_roc.set(title="ROC curve", xlabel="false positive rate (normal images flagged)",
+               ylabel="true positive rate (anomalies found)")  # fmt: skip
+    ax_pr.set(title="Precision-recall curve", xlabel="recall (anomalies found)",
+              ylabel="precision (flags that are anomalies)")  # fmt: skip
+    for ax in (ax_roc, ax_pr):
+        ax.legend(fontsize=8, loc="lower left" if ax is ax_pr else "lower right")
+    if title is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_anomaly_maps(images, maps, masks=None, titles=None, alpha=0.5):
+    """Images (top row) and their anomaly maps as heat maps over them (bottom row) (notebook 03).
+
+    All maps share one colour scale (the colour bar), so colours compare across images; the
+    red outline is the true defect.
+    """
+    images = as_images(images, name="images")
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.shape != images.shape[:3]:
+        raise ValueError(f"maps must be shaped (n, H, W) = {images.shape[:3]}; got {maps.shape}.")
+    masks = _check_masks(masks, images)
+    _check_per_image(titles, len(images), "titles")
+    n_images = len(images)
+    fig, axes = plt.subplots(
+        2,
+        n_images,
+        figsize=(n_images * PANEL + 1.2, 2 * PANEL + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
+    low, high = float(maps.min()), float(maps.max())
+    for index in range(n_images):
+        mask = None if masks is None else masks[index]
+        title = None if titles is None else titles[index]
+        _draw_image(axes[0, index], images[index], mask, title)
+        _draw_image(axes[1, index], images[index])
+        heat = axes[1, index].imshow(
+            maps[index], cmap="inferno", alpha=alpha, vmin=low, vmax=high if high > low else None
+        )
+        _draw_contours(axes[1, index], mask)
+    for ax, label in ((axes[0, 0], "image"), (axes[1, 0], "anomaly map")):
+        ax.text(-0.08, 0.5, label, rotation=90, ha="right", va="center", transform=ax.transAxes)
+    fig.colorbar(heat, ax=axes[1, :].tolist(), shrink=0.9, label="anomaly")
+    return fig
+
+
+def plot_history(history, title=None):
+    """Training curves: ``loss`` and, when present, ``val_loss`` per epoch (notebooks 02 to 04).
+
+    ``history`` is what Keras ``fit`` returns (or its ``.history`` dict).
+    """
+    curves = getattr(history, "history", history)
+    if not isinstance(curves, Mapping) or "loss" not in curves:
+        raise ValueError("history must be a Keras History (or dict) with a 'loss' entry.")
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for key, style in (("loss", "-"), ("val_loss", "--")):
+        if key in curves:
+            values = np.asarray(curves[key], dtype=np.float64)
+            ax.plot(np.arange(1, len(values) + 1), values, style, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if title is not None:
+        ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None):
+    """Grouped bar chart: ``{group: {series: value}}``, one bar per series in each group.
+
+    E.g. AUROC per defect type for seen vs unseen defects, or per method and dataset
+    (notebooks 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
+    e.g. 0.5 for chance-level AUROC.
+    """
+    if not isinstance(values_by_group, Mapping) or not values_by_group:
+        raise ValueError("values_by_group must be a non-empty {group: {series: value}} dict.")
+    if not all(isinstance(values, Mapping) for values in values_by_group.values()):
+        raise ValueError("each group in values_by_group must map series names to values.")
+    groups = list(values_by_group)
+    series = list(dict.fromkeys(name for values in values_by_group.values() for name in values))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 + len(groups) * len(series) * 0.45), 3.2))
+    positions = np.arange(len(groups))
+    for index, name in enumerate(series):
+        heights = [values_by_group[group].get(name, np.nan) for group in groups]
+        bars = ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width,
+                      label=str(name))  # fmt: skip
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    if reference is not None:
+        ax.axhline(reference, color="gray", linestyle=":", linewidth=1)
+    ax.set_xticks(positions, [str(group) for group in groups])
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if title is not None:
+        ax.set_title(title)
+    if len(series) > 1:
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
