@@ -1,0 +1,190 @@
+"""The dataset object every loader returns, and the split of normal images (notebook 00).
+
+An :class:`AnomalyDataset` holds what an inspection task gives you: normal training images and
+a labelled test set (0 = normal, 1 = anomaly) with the defect type of each test image and,
+where known, a pixel mask of the defect.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import model_selection
+
+from anomaly_tutorial import images as image_contract
+
+GOOD = "good"
+
+
+@dataclass(frozen=True, eq=False)
+class AnomalyDataset:
+    """Train and test images of one anomaly-detection task (notebook 00).
+
+    ``train_images`` (n, H, W, C) float32 normal images; ``test_images`` (m, H, W, C);
+    ``test_labels`` (m,) 0 normal / 1 anomaly; ``test_defects`` (m,) ``"good"`` or the defect
+    name; ``test_masks`` (m, H, W) bool defect pixels, or None when unknown;
+    ``train_paths`` / ``test_paths`` the source files, or None. The arrays are checked (and
+    converted to these dtypes) on construction, so a dataset is always consistent.
+    """
+
+    name: str
+    train_images: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    test_defects: np.ndarray
+    test_masks: np.ndarray | None = None
+    train_paths: tuple[str, ...] | None = None
+    test_paths: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        train = image_contract.as_images(self.train_images, name="train_images")
+        height, width, channels = image_contract.image_shape(train)
+        test = np.asarray(self.test_images)
+        if test.ndim == 4 and len(test) == 0 and test.shape[1:] == train.shape[1:]:
+            test = test.astype(np.float32)
+        else:
+            test = image_contract.as_images(test, name="test_images")
+            if test.shape[1:] != train.shape[1:]:
+                raise ValueError(
+                    f"test_images have shape {test.shape[1:]} per image but train_images have "
+                    f"{train.shape[1:]}; both must share (H, W, C)."
+                )
+        n_test = len(test)
+        labels = np.asarray(self.test_labels).reshape(-1)
+        if len(labels) != n_test or not np.isin(labels, (0, 1)).all():
+            raise ValueError(
+                f"test_labels must hold {n_test} values, each 0 (normal) or 1 (anomaly); "
+                f"got {len(labels)} values {np.unique(labels)[:5]}."
+            )
+        defects = np.asarray(self.test_defects, dtype=str).reshape(-1)
+        if len(defects) != n_test:
+            raise ValueError(f"test_defects must hold {n_test} names; got {len(defects)}.")
+        if np.any((defects == GOOD) != (labels == 0)):
+            raise ValueError(f'test_defects must be "{GOOD}" exactly where test_labels is 0.')
+        masks = self.test_masks
+        if masks is not None:
+            masks = np.asarray(masks)
+            if masks.shape != (n_test, height, width) or masks.dtype != bool:
+                raise ValueError(
+                    f"test_masks must be bool with shape {(n_test, height, width)}; "
+                    f"got {masks.dtype} {masks.shape}."
+                )
+        for field, count in (("train_paths", len(train)), ("test_paths", n_test)):
+            paths = getattr(self, field)
+            if paths is not None:
+                paths = tuple(str(path) for path in paths)
+                if len(paths) != count:
+                    raise ValueError(f"{field} must hold {count} paths; got {len(paths)}.")
+                object.__setattr__(self, field, paths)
+        object.__setattr__(self, "name", str(self.name))
+        object.__setattr__(self, "train_images", train)
+        object.__setattr__(self, "test_images", test)
+        object.__setattr__(self, "test_labels", labels.astype(np.int64))
+        object.__setattr__(self, "test_defects", defects)
+        object.__setattr__(self, "test_masks", masks)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(H, W, C)`` of every image."""
+        return image_contract.image_shape(self.train_images)
+
+    @property
+    def defect_types(self) -> tuple[str, ...]:
+        """Sorted defect names in the test set, without ``"good"``."""
+        return tuple(sorted(set(self.test_defects.tolist()) - {GOOD}))
+
+    @property
+    def test_types(self) -> tuple[str, ...]:
+        """``"good"`` (if present) followed by the defect types: the order tables use."""
+        good = (GOOD,) if np.any(self.test_defects == GOOD) else ()
+        return good + self.defect_types
+
+    def describe(self) -> list[dict]:
+        """One row per split and type with its image count, for ``tables.show_table``."""
+        rows = [{"split": "train", "type": GOOD, "label": 0, "images": len(self.train_images)}]
+        counts = Counter(self.test_defects.tolist())
+        for defect in self.test_types:
+            label = 0 if defect == GOOD else 1
+            row = {"split": "test", "type": defect, "label": label, "images": counts[defect]}
+            rows.append(row)
+        return rows
+
+    def __repr__(self) -> str:
+        height, width, channels = self.image_shape
+        counts = Counter(self.test_defects.tolist())
+        test = ", ".join(f"{name} {counts[name]}" for name in self.test_types)
+        masks = "with masks" if self.test_masks is not None else "no masks"
+        return (
+            f"AnomalyDataset({self.name!r}, images {height}x{width}x{channels}, "
+            f"train {len(self.train_images)}, test {len(self.test_images)} ({test}), {masks})"
+        )
+
+    def subset(self, n_train=None, n_test_per_type=None, random_state=0) -> "AnomalyDataset":
+        """A smaller dataset: ``n_train`` random training images and at most
+        ``n_test_per_type`` test images of each type (good and every defect), keeping the
+        original order. None keeps everything. Used for quick mode (notebook 00).
+        """
+        rng = np.random.default_rng(random_state)
+        train_index = _choose(rng, np.arange(len(self.train_images)), n_train, "n_train")
+        groups = [np.flatnonzero(self.test_defects == defect) for defect in self.test_types]
+        picked = [_choose(rng, group, n_test_per_type, "n_test_per_type") for group in groups]
+        test_index = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *picked]))
+        return AnomalyDataset(
+            name=self.name,
+            train_images=self.train_images[train_index],
+            test_images=self.test_images[test_index],
+            test_labels=self.test_labels[test_index],
+            test_defects=self.test_defects[test_index],
+            test_masks=None if self.test_masks is None else self.test_masks[test_index],
+            train_paths=_pick_paths(self.train_paths, train_index),
+            test_paths=_pick_paths(self.test_paths, test_index),
+        )
+
+
+def _choose(rng, index, count, name):
+    if count is None:
+        return index
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
+        raise ValueError(f"{name} must be a positive integer or None; got {count!r}.")
+    if count >= len(index):
+        return index
+    return np.sort(rng.choice(index, size=count, replace=False))
+
+
+def _pick_paths(paths, index):
+    return None if paths is None else tuple(paths[i] for i in index)
+
+
+def split_normal(images, validation_fraction=0.2, random_state=0):
+    """Split normal images into ``(fit_images, val_images)`` at random (notebook 01).
+
+    The held-out normal images are what a threshold is chosen on ("flag the 5 % least normal
+    validation images"), so they must not be used for fitting.
+    """
+    images = image_contract.as_images(images, name="images")
+    check_fraction(validation_fraction, "validation_fraction")
+    fit_index, val_index = split_indices(
+        np.arange(len(images)), 1 - validation_fraction, random_state
+    )
+    return images[fit_index], images[val_index]
+
+
+def check_fraction(value, name):
+    """Raise a ValueError naming ``name`` unless 0 < ``value`` < 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1; got {value!r}.")
+
+
+def split_indices(index, first_fraction, random_state):
+    """Split ``index`` at random into two sorted parts, the first holding ``first_fraction``."""
+    index = np.asarray(index)
+    n_first = int(round(first_fraction * len(index)))
+    if n_first < 1 or n_first >= len(index):
+        raise ValueError(
+            f"Splitting {len(index)} images {first_fraction:.2f} : {1 - first_fraction:.2f} "
+            "leaves an empty part; use more images or another fraction."
+        )
+    first, second = model_selection.train_test_split(
+        index, train_size=n_first, random_state=random_state, shuffle=True
+    )
+    return np.sort(first), np.sort(second)

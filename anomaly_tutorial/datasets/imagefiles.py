@@ -1,0 +1,168 @@
+"""Reading image files from disk with clear errors (notebook 05: "your own images").
+
+Every problem with a user's files raises :class:`DatasetError` naming the path and what is
+wrong, so that a learner can fix the folder instead of reading a traceback from Pillow.
+"""
+
+import re
+import warnings
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+from skimage import color as skcolor
+from skimage import transform
+
+#: File types read as images (lower case). Anything else in an image folder is an error.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+#: Files that operating systems drop into folders; skipped like any name starting with ".".
+IGNORED_FILES = ("Thumbs.db", "desktop.ini")
+COLORS = ("gray", "rgb")
+
+
+class DatasetError(ValueError):
+    """A data folder or image file that cannot be loaded; the message names the path."""
+
+
+def visible_entries(folder: Path) -> list[Path]:
+    """Entries of ``folder`` in natural order (2.png before 10.png), without hidden files."""
+    entries = [
+        entry
+        for entry in folder.iterdir()
+        if not entry.name.startswith(".") and entry.name not in IGNORED_FILES
+    ]
+    return sorted(entries, key=_natural_key)
+
+
+def _natural_key(path: Path):
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files of ``folder``; raise on sub-folders, other files, or no images at all."""
+    files = []
+    for entry in visible_entries(folder):
+        if entry.is_dir():
+            raise DatasetError(
+                f"{entry}: unexpected sub-folder; {folder} should contain only image files."
+            )
+        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DatasetError(
+                f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}). "
+                f"Move it out of {folder}."
+            )
+        files.append(entry)
+    if not files:
+        raise DatasetError(f"{folder}: contains no images.")
+    return files
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped."""
+    try:
+        with warnings.catch_warnings():
+            # On an unreadable file imageio tries every plugin, and its legacy ones warn.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # index=0: the first frame of an animated GIF or multi-page TIFF.
+            array = iio.imread(path, index=0)
+    except Exception as error:  # imageio raises many types for unreadable files
+        raise DatasetError(
+            f"{path}: cannot read this image file; it is corrupt, truncated or not really a "
+            f"{path.suffix} file ({str(error).splitlines()[0]})"
+        ) from error
+    array = np.asarray(array)
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or min(array.shape[:2]) < 2:
+        raise DatasetError(f"{path}: unsupported image shape {array.shape}.")
+    if array.shape[-1] in (2, 4):  # gray+alpha or RGBA: the alpha channel is not image content
+        array = array[..., :-1]
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.unsignedinteger):
+        return (array / np.iinfo(array.dtype).max).astype(np.float32)
+    if np.issubdtype(array.dtype, np.floating) and np.all((array >= 0) & (array <= 1)):
+        return array.astype(np.float32)
+    raise DatasetError(
+        f"{path}: unsupported pixel type {array.dtype}; expected unsigned integers or floats "
+        "in [0, 1]."
+    )
+
+
+def check_options(resize, color) -> tuple[tuple[int, int] | None, str | None]:
+    """Validate the ``resize`` and ``color`` arguments shared by every loader."""
+    if color is not None and color not in COLORS:
+        raise ValueError(f"color must be None, 'gray' or 'rgb'; got {color!r}.")
+    if resize is not None:
+        try:
+            height, width = (int(size) for size in resize)
+        except (TypeError, ValueError):
+            raise ValueError(f"resize must be None or (height, width); got {resize!r}.") from None
+        if height < 2 or width < 2 or (height, width) != tuple(resize):
+            raise ValueError(f"resize must hold two integers >= 2; got {resize!r}.")
+        resize = (height, width)
+    return resize, color
+
+
+def convert(image: np.ndarray, resize, color) -> np.ndarray:
+    """Apply the ``color`` conversion and ``resize`` to one (H, W, C) image."""
+    if color == "gray" and image.shape[-1] == 3:
+        image = skcolor.rgb2gray(image)[..., np.newaxis].astype(np.float32)
+    elif color == "rgb" and image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    if resize is not None and image.shape[:2] != resize:
+        image = transform.resize(image, (*resize, image.shape[-1]), anti_aliasing=True)
+        image = np.clip(image, 0, 1).astype(np.float32)
+    return image
+
+
+def resize_mask(mask: np.ndarray, resize) -> np.ndarray:
+    """Resize a bool (H, W) mask with nearest neighbours, so it stays a clean mask."""
+    if resize is None or mask.shape == resize:
+        return mask
+    return transform.resize(mask, resize, order=0, anti_aliasing=False) > 0.5
+
+
+def stack(images: list[np.ndarray], paths: list[Path]) -> np.ndarray:
+    """Stack images into (n, H, W, C), or explain which file breaks the common size/channels."""
+    first_shape, first_path = images[0].shape, paths[0]
+    for image, path in zip(images, paths, strict=True):
+        if image.shape[-1] != first_shape[-1]:
+            raise DatasetError(
+                f"{path}: has {image.shape[-1]} channel(s) but {first_path} has "
+                f"{first_shape[-1]}; mixed grayscale and colour images. Pass color='gray' or "
+                "color='rgb' to convert them all."
+            )
+        if image.shape != first_shape:
+            raise DatasetError(
+                f"{path}: is {image.shape[0]}x{image.shape[1]} pixels but {first_path} is "
+                f"{first_shape[0]}x{first_shape[1]}; images of mixed sizes. Pass "
+                f"resize=(H, W), e.g. resize={first_shape[:2]}, to resize them all."
+            )
+    return np.stack(images).astype(np.float32)
+
+
+def read_images(paths, *, resize=None, color=None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Read image files (a folder means its image files) into float32 (n, H, W, C).
+
+    Returns ``(images, paths)``, the paths as strings in the order read. The checks and the
+    ``resize`` / ``color`` options are those of :func:`load_folder`. Used to score your own
+    images with a fitted detector (notebook 05).
+    """
+    resize, color = check_options(resize, color)
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(list_images(path))
+        elif path.is_file():
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                raise DatasetError(f"{path}: not an image file.")
+            files.append(path)
+        else:
+            raise DatasetError(f"{path}: does not exist.")
+    if not files:
+        raise DatasetError("read_images got no paths.")
+    images = [convert(read_image(file), resize, color) for file in files]
+    return stack(images, files), tuple(str(file) for file in files)

@@ -1,0 +1,160 @@
+"""AnomalyDataset, split_normal, the digits and faces tasks, and load_dataset."""
+
+import numpy as np
+import pytest
+
+from anomaly_tutorial import datasets
+from anomaly_tutorial.datasets import AnomalyDataset, split_normal
+
+
+def _dataset(**overrides):
+    rng = np.random.default_rng(0)
+    fields = {
+        "name": "toy",
+        "train_images": rng.random((10, 6, 6, 1), dtype=np.float32),
+        "test_images": rng.random((6, 6, 6, 1), dtype=np.float32),
+        "test_labels": np.array([0, 0, 0, 1, 1, 1]),
+        "test_defects": np.array(["good", "good", "good", "dent", "dent", "cut"]),
+        "test_masks": np.zeros((6, 6, 6), dtype=bool),
+    }
+    fields.update(overrides)
+    return AnomalyDataset(**fields)
+
+
+def test_dataset_converts_fields_to_the_documented_types():
+    dataset = _dataset(
+        train_images=np.zeros((10, 6, 6), dtype=np.uint8), test_labels=[0, 0, 0, 1, 1, 1]
+    )
+    assert dataset.train_images.shape == (10, 6, 6, 1)
+    assert dataset.train_images.dtype == np.float32
+    assert dataset.test_labels.dtype == np.int64
+    assert dataset.defect_types == ("cut", "dent")
+    assert dataset.image_shape == (6, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"test_images": np.zeros((6, 7, 6, 1), np.float32)}, "share"),
+        ({"test_labels": np.array([0, 0, 0, 1, 1, 2])}, "test_labels"),
+        ({"test_labels": np.array([0, 1])}, "test_labels"),
+        ({"test_defects": np.array(["good"] * 6)}, "exactly where"),
+        ({"test_defects": np.array(["good"] * 5)}, "test_defects"),
+        ({"test_masks": np.zeros((6, 6, 6), dtype=np.uint8)}, "test_masks"),
+        ({"test_masks": np.zeros((5, 6, 6), dtype=bool)}, "test_masks"),
+        ({"train_paths": ("a.png",)}, "train_paths"),
+        ({"train_images": np.full((10, 6, 6, 1), 2.0)}, "train_images"),
+    ],
+)
+def test_dataset_rejects_inconsistent_arrays(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _dataset(**overrides)
+
+
+def test_dataset_describes_counts_per_type():
+    dataset = _dataset()
+    assert dataset.describe() == [
+        {"split": "train", "type": "good", "label": 0, "images": 10},
+        {"split": "test", "type": "good", "label": 0, "images": 3},
+        {"split": "test", "type": "cut", "label": 1, "images": 1},
+        {"split": "test", "type": "dent", "label": 1, "images": 2},
+    ]
+    assert "train 10, test 6 (good 3, cut 1, dent 2), with masks" in repr(dataset)
+
+
+def test_subset_is_stratified_deterministic_and_keeps_order():
+    dataset = _dataset(test_paths=tuple(f"{i}.png" for i in range(6)))
+    small = dataset.subset(n_train=4, n_test_per_type=2, random_state=1)
+    assert len(small.train_images) == 4
+    assert small.test_defects.tolist().count("good") == 2
+    assert small.test_defects.tolist().count("dent") == 2
+    assert small.test_defects.tolist().count("cut") == 1
+    assert list(small.test_paths) == sorted(small.test_paths)
+    again = dataset.subset(n_train=4, n_test_per_type=2, random_state=1)
+    np.testing.assert_array_equal(small.train_images, again.train_images)
+    assert small.test_masks.shape == (5, 6, 6)
+
+
+def test_subset_without_limits_keeps_everything():
+    dataset = _dataset()
+    np.testing.assert_array_equal(dataset.subset().test_images, dataset.test_images)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_subset_rejects_non_positive_counts(bad):
+    with pytest.raises(ValueError, match="n_train"):
+        _dataset().subset(n_train=bad)
+
+
+def test_split_normal_is_deterministic_and_disjoint():
+    images = np.arange(50, dtype=np.float32).reshape(50, 1, 1, 1) / 50 * np.ones((1, 3, 3, 1))
+    fit, val = split_normal(images, 0.2, random_state=0)
+    assert fit.shape == (40, 3, 3, 1) and val.shape == (10, 3, 3, 1)
+    fit_ids, val_ids = set(fit[:, 0, 0, 0].tolist()), set(val[:, 0, 0, 0].tolist())
+    assert not fit_ids & val_ids and len(fit_ids | val_ids) == 50
+    np.testing.assert_array_equal(split_normal(images, 0.2, random_state=0)[1], val)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1])
+def test_split_normal_rejects_fractions_outside_zero_one(fraction):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_normal(np.zeros((10, 4, 4)), fraction)
+
+
+def test_split_normal_rejects_splits_with_an_empty_part():
+    with pytest.raises(ValueError, match="empty part"):
+        split_normal(np.zeros((3, 4, 4)), 0.1)
+
+
+def test_digits_trains_on_the_normal_digit_and_tests_on_all_others():
+    dataset = datasets.load_digits_one_class(normal_digit=3, train_fraction=0.5)
+    assert dataset.train_images.shape[1:] == (8, 8, 1)
+    assert dataset.train_images.dtype == np.float32
+    assert 0.0 <= dataset.train_images.min() and dataset.train_images.max() <= 1.0
+    n_threes = 183  # in sklearn's digits
+    assert len(dataset.train_images) + (dataset.test_labels == 0).sum() == n_threes
+    assert len(dataset.train_images) == round(0.5 * n_threes)
+    assert (dataset.test_labels == 1).sum() == 1797 - n_threes
+    expected = tuple(f"digit_{k}" for k in range(10) if k != 3)
+    assert dataset.defect_types == expected
+    assert dataset.test_masks is None
+
+
+def test_digits_held_out_normals_are_not_in_training():
+    dataset = datasets.load_digits_one_class(normal_digit=0)
+    train = {image.tobytes() for image in dataset.train_images}
+    held_out = dataset.test_images[dataset.test_labels == 0]
+    assert not any(image.tobytes() in train for image in held_out)
+
+
+@pytest.mark.parametrize("digit", [-1, 10, 2.0, "3", True])
+def test_digits_rejects_a_normal_digit_outside_zero_to_nine(digit):
+    with pytest.raises(ValueError, match="normal_digit"):
+        datasets.load_digits_one_class(normal_digit=digit)
+
+
+def test_faces_trains_on_faces_and_tests_on_faces_and_non_faces():
+    dataset = datasets.load_faces(train_fraction=0.6)
+    assert dataset.train_images.shape == (60, 25, 25, 1)
+    assert dataset.test_images.shape == (140, 25, 25, 1)
+    assert (dataset.test_labels == 0).sum() == 40
+    assert dataset.defect_types == ("non_face",)
+    other_split = datasets.load_faces(train_fraction=0.6, random_state=1)
+    assert not np.array_equal(other_split.train_images, dataset.train_images)
+
+
+def test_faces_rejects_bad_train_fraction():
+    with pytest.raises(ValueError, match="train_fraction"):
+        datasets.load_faces(train_fraction=1.0)
+
+
+@pytest.mark.parametrize("name", ["digits", "faces", "brick"])
+def test_load_dataset_loads_each_bundled_name(name):
+    dataset = datasets.load_dataset(name)
+    assert isinstance(dataset, AnomalyDataset)
+    assert dataset.test_labels.sum() > 0
+
+
+def test_load_dataset_rejects_unknown_names_and_lists_known_ones():
+    with pytest.raises(ValueError, match="brick, grass, gravel, digits, faces"):
+        datasets.load_dataset("mnist")
