@@ -37,10 +37,7 @@ def parts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hog_model(parts, tmp_path_factory):
     model = tmp_path_factory.mktemp("models") / "hog"
-    assert (
-        cli.main(["train", "--detector", "hog_ocsvm", "--data", str(parts), "--out", str(model)])
-        == 0
-    )
+    assert _train(parts, model) == 0
     return model
 
 
@@ -56,20 +53,12 @@ def _one_line_error(capsys, code, *words):
 
 
 def test_train_then_score_from_the_command_line(parts, tmp_path):
-    trained = _run(
-        "train", "--detector", "hog_ocsvm", "--data", parts, "--out", "model", cwd=tmp_path
-    )
+    trained = _run(*"train --detector hog_ocsvm --out model --data".split(), parts, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "Threshold" in trained.stdout and (tmp_path / "model" / "detector.json").is_file()
 
-    scored = _run(
-        "score",
-        "--model",
-        "model",
-        parts / "test" / "good",
-        parts / "test" / "crack" / "000.png",
-        cwd=tmp_path,
-    )
+    images = [parts / "test" / "good", parts / "test" / "crack" / "000.png"]
+    scored = _run("score", "--model", "model", *images, cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr
     with open(tmp_path / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -79,17 +68,8 @@ def test_train_then_score_from_the_command_line(parts, tmp_path):
 
 
 def test_score_writes_anomaly_map_overlays_for_a_localising_detector(parts, tmp_path):
-    trained = _run(
-        "train",
-        "--detector",
-        "conv_autoencoder",
-        "--quick",
-        "--data",
-        parts,
-        "--out",
-        "ae",
-        cwd=tmp_path,
-    )
+    words = "train --detector conv_autoencoder --quick --out ae --data".split()
+    trained = _run(*words, parts, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     crack = parts / "test" / "crack"
     scored = _run("score", "--model", "ae", crack, "--maps", "maps", cwd=tmp_path)
@@ -100,17 +80,8 @@ def test_score_writes_anomaly_map_overlays_for_a_localising_detector(parts, tmp_
 
 
 def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
-    result = _run(
-        "benchmark",
-        "--quick",
-        "--datasets",
-        "faces",
-        "--detectors",
-        "hog_ocsvm",
-        "--out",
-        "reports",
-        cwd=tmp_path,
-    )
+    words = "benchmark --quick --datasets faces --detectors hog_ocsvm --out reports".split()
+    result = _run(*words, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "| faces | hog_ocsvm |" in result.stdout
     assert "[1/1] hog_ocsvm on faces" in result.stderr
@@ -125,6 +96,18 @@ def test_make_data_writes_the_textures_and_refuses_to_overwrite(tmp_path):
     assert cli.main(["make-data", "--out", str(tmp_path / "data")]) == cli.EXIT_USAGE
 
 
+def _cli(*words):
+    return cli.main([str(word) for word in words])
+
+
+def _train(data, out, detector="hog_ocsvm"):
+    return _cli("train", "--detector", detector, "--data", data, "--out", out)
+
+
+def _score(model, *paths, out, extra=()):
+    return _cli("score", "--model", model, *paths, "--out", out, *extra)
+
+
 def test_no_command_shows_help(capsys):
     assert cli.main([]) == cli.EXIT_USAGE
     assert "benchmark" in capsys.readouterr().out
@@ -132,150 +115,71 @@ def test_no_command_shows_help(capsys):
 
 def test_unknown_detector_is_one_line(capsys, parts, tmp_path):
     with pytest.raises(SystemExit) as stop:
-        cli.main(["train", "--detector", "svm", "--data", str(parts), "--out", str(tmp_path / "m")])
+        _train(parts, tmp_path / "m", detector="svm")
     _one_line_error(capsys, stop.value.code, "svm")
 
 
 def test_train_on_a_missing_folder_names_it(capsys, tmp_path):
-    code = cli.main(
-        [
-            "train",
-            "--detector",
-            "hog_ocsvm",
-            "--data",
-            str(tmp_path / "nowhere"),
-            "--out",
-            str(tmp_path / "m"),
-        ]
-    )
-    _one_line_error(capsys, code, "nowhere")
+    _one_line_error(capsys, _train(tmp_path / "nowhere", tmp_path / "m"), "nowhere")
 
 
 def test_train_on_an_empty_folder_says_train_good_is_missing(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
-    code = cli.main(
-        [
-            "train",
-            "--detector",
-            "hog_ocsvm",
-            "--data",
-            str(tmp_path / "empty"),
-            "--out",
-            str(tmp_path / "m"),
-        ]
-    )
-    _one_line_error(capsys, code, "train")
+    _one_line_error(capsys, _train(tmp_path / "empty", tmp_path / "m"), "train")
 
 
 def test_train_refuses_the_supervised_detector(capsys, parts, tmp_path):
-    code = cli.main(
-        [
-            "train",
-            "--detector",
-            "labeled_regressor",
-            "--data",
-            str(parts),
-            "--out",
-            str(tmp_path / "m"),
-        ]
-    )
+    code = _train(parts, tmp_path / "m", detector="labeled_regressor")
     _one_line_error(capsys, code, "labelled")
 
 
 def test_train_does_not_replace_a_model_without_force(capsys, parts, hog_model):
     before = (hog_model / "detector.json").read_bytes()
-    code = cli.main(
-        ["train", "--detector", "hog_ocsvm", "--data", str(parts), "--out", str(hog_model)]
-    )
-    _one_line_error(capsys, code, "--force")
+    _one_line_error(capsys, _train(parts, hog_model), "--force")
     assert (hog_model / "detector.json").read_bytes() == before
 
 
 def test_score_rejects_images_of_the_wrong_size(capsys, hog_model, tmp_path):
     io.imsave(tmp_path / "small.png", np.zeros((32, 32), dtype=np.uint8), check_contrast=False)
-    code = cli.main(
-        [
-            "score",
-            "--model",
-            str(hog_model),
-            str(tmp_path / "small.png"),
-            "--out",
-            str(tmp_path / "s.csv"),
-        ]
-    )
+    code = _score(hog_model, tmp_path / "small.png", out=tmp_path / "s.csv")
     _one_line_error(capsys, code, "32x32", "64x64")
     assert not (tmp_path / "s.csv").exists()
 
 
 def test_score_rejects_a_folder_that_is_not_a_model(capsys, parts, tmp_path):
-    code = cli.main(
-        [
-            "score",
-            "--model",
-            str(parts),
-            str(parts / "test" / "good"),
-            "--out",
-            str(tmp_path / "s.csv"),
-        ]
-    )
+    code = _score(parts, parts / "test" / "good", out=tmp_path / "s.csv")
     _one_line_error(capsys, code, "not a saved anomaly-tutorial detector")
 
 
 def test_score_rejects_an_empty_image_folder(capsys, hog_model, tmp_path):
     (tmp_path / "nothing").mkdir()
-    code = cli.main(
-        [
-            "score",
-            "--model",
-            str(hog_model),
-            str(tmp_path / "nothing"),
-            "--out",
-            str(tmp_path / "s.csv"),
-        ]
-    )
+    code = _score(hog_model, tmp_path / "nothing", out=tmp_path / "s.csv")
     _one_line_error(capsys, code, "nothing")
 
 
 def test_score_does_not_overwrite_an_existing_csv_without_force(capsys, parts, hog_model, tmp_path):
     (tmp_path / "s.csv").write_text("mine")
-    arguments = [
-        "score",
-        "--model",
-        str(hog_model),
-        str(parts / "test" / "good"),
-        "--out",
-        str(tmp_path / "s.csv"),
-    ]
-    _one_line_error(capsys, cli.main(arguments), "--force")
+    good = parts / "test" / "good"
+    _one_line_error(capsys, _score(hog_model, good, out=tmp_path / "s.csv"), "--force")
     assert (tmp_path / "s.csv").read_text() == "mine"
-    assert cli.main([*arguments, "--force"]) == 0
+    assert _score(hog_model, good, out=tmp_path / "s.csv", extra=["--force"]) == 0
     assert (tmp_path / "s.csv").read_text().startswith("path,anomaly_score,label")
 
 
 def test_maps_need_a_localising_detector(capsys, parts, hog_model, tmp_path):
-    code = cli.main(
-        [
-            "score",
-            "--model",
-            str(hog_model),
-            str(parts / "test" / "good"),
-            "--out",
-            str(tmp_path / "s.csv"),
-            "--maps",
-            str(tmp_path / "maps"),
-        ]
-    )
+    maps = ["--maps", tmp_path / "maps"]
+    code = _score(hog_model, parts / "test" / "good", out=tmp_path / "s.csv", extra=maps)
     _one_line_error(capsys, code, "anomaly maps")
 
 
 def test_benchmark_rejects_unknown_dataset_names(capsys, tmp_path):
-    code = cli.main(["benchmark", "--quick", "--datasets", "mnist", "--out", str(tmp_path / "r")])
+    code = _cli("benchmark", "--quick", "--datasets", "mnist", "--out", tmp_path / "r")
     _one_line_error(capsys, code, "mnist")
 
 
 def test_benchmark_does_not_replace_a_report_without_force(capsys, tmp_path):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "benchmark.md").write_text("mine")
-    code = cli.main(["benchmark", "--quick", "--datasets", "faces", "--out", str(tmp_path / "r")])
+    code = _cli("benchmark", "--quick", "--datasets", "faces", "--out", tmp_path / "r")
     _one_line_error(capsys, code, "--force")
     assert (tmp_path / "r" / "benchmark.md").read_text() == "mine"
