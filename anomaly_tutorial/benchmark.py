@@ -73,9 +73,9 @@ def benchmark_one(
     detector = make_detector(name, quick=quick, random_state=random_state)
     started = time.perf_counter()
     if name in SUPERVISED:
-        images = np.concatenate([dataset.train_images, dataset.test_images[labelled]])
-        labels = np.r_[np.zeros(len(dataset.train_images), int), dataset.test_labels[labelled]]
-        detector.fit(images, labels)
+        from anomaly_tutorial.detectors import labeled  # imports Keras: only when needed
+
+        detector.fit(*labeled.training_set(dataset, labelled, random_state=random_state))
     else:
         detector.fit(dataset.train_images)
     fit_seconds = time.perf_counter() - started

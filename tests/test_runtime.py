@@ -8,7 +8,7 @@ from anomaly_tutorial import runtime
 
 
 def test_tensorflow_settings_are_applied_on_import():
-    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(runtime.THREADS)
     assert os.environ["TF_DETERMINISTIC_OPS"] == "1"
 
