@@ -1,0 +1,190 @@
+"""Small convolutional building blocks shared by the deep detectors (notebooks 03 and 04).
+
+Every image size must work (8x8 digits, 25x25 faces, 64x64 textures), but a network that halves
+the image ``n`` times needs sides divisible by ``2**n``. So the detectors pad images up with
+:func:`pad_images` before the network and cut their maps back with :func:`crop_maps`.
+
+The networks use ``keras``, ``keras.layers`` and ``keras.ops`` only, so they run on every Keras
+backend.
+"""
+
+import keras
+import numpy as np
+
+_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish")
+
+
+def padded_size(height: int, width: int, n_downsamplings: int) -> tuple[int, int]:
+    """The smallest ``(H', W') >= (height, width)`` with both sides divisible by ``2**n``."""
+    if n_downsamplings < 0:
+        raise ValueError(f"n_downsamplings must be >= 0; got {n_downsamplings!r}.")
+    if height < 1 or width < 1:
+        raise ValueError(f"height and width must be positive; got {height}x{width}.")
+    step = 2**n_downsamplings
+    return (-(-height // step) * step, -(-width // step) * step)
+
+
+def _margins(size: int, target: int) -> tuple[int, int]:
+    # Centre the image: both borders are then equally far from the real content, so a
+    # convolution sees the same context at the top and at the bottom.
+    before = (target - size) // 2
+    return before, target - size - before
+
+
+def pad_images(images, target_hw: tuple[int, int], mode: str = "reflect") -> np.ndarray:
+    """Pad ``(n, H, W, C)`` images, centred, to ``target_hw`` (see :func:`padded_size`).
+
+    ``mode`` is a ``numpy.pad`` mode. Reflection (the default) continues a texture into the
+    border instead of drawing a hard black edge that the network would have to learn.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images must be shaped (n, H, W, C); got shape {images.shape}.")
+    height, width = images.shape[1:3]
+    target_height, target_width = target_hw
+    if target_height < height or target_width < width:
+        raise ValueError(
+            f"target_hw={tuple(target_hw)} is smaller than the images ({height}x{width})."
+        )
+    if (target_height, target_width) == (height, width):
+        return images
+    widths = ((0, 0), _margins(height, target_height), _margins(width, target_width), (0, 0))
+    return np.pad(images, widths, mode=mode)
+
+
+def crop_maps(maps, hw: tuple[int, int]) -> np.ndarray:
+    """Undo :func:`pad_images` on ``(n, H', W')`` or ``(n, H', W', C)`` maps: crop to ``hw``."""
+    maps = np.asarray(maps)
+    if maps.ndim not in (3, 4):
+        raise ValueError(f"maps must be shaped (n, H, W) or (n, H, W, C); got {maps.shape}.")
+    height, width = hw
+    padded_height, padded_width = maps.shape[1:3]
+    if padded_height < height or padded_width < width:
+        raise ValueError(f"maps of {padded_height}x{padded_width} cannot be cropped to {hw}.")
+    top, _ = _margins(height, padded_height)
+    left, _ = _margins(width, padded_width)
+    return maps[:, top : top + height, left : left + width]
+
+
+def _check_common(filters, latent_dim, activation) -> tuple[int, ...]:
+    filters = tuple(int(count) for count in filters)
+    if not filters or min(filters) < 1:
+        raise ValueError(f"filters must be a non-empty sequence of positive ints; got {filters}.")
+    if latent_dim is not None and int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be a positive int or None; got {latent_dim!r}.")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {_ACTIVATIONS}; got {activation!r}.")
+    return filters
+
+
+def _check_spatial(shape, filters, argument: str) -> None:
+    height, width = int(shape[0]), int(shape[1])
+    if padded_size(height, width, len(filters)) != (height, width):
+        raise ValueError(
+            f"{argument}={tuple(shape)}: height and width must be divisible by "
+            f"2**len(filters) = {2 ** len(filters)}; pad the images with pad_images first."
+        )
+
+
+def _normalise_and_activate(tensor, use_bias, batch_norm, activation, name):
+    if batch_norm:
+        # Without bias there must be no learned shift anywhere (Deep SVDD, notebook 04):
+        # BN's beta is a bias and gamma could scale features towards zero, so both go.
+        tensor = keras.layers.BatchNormalization(
+            center=use_bias, scale=use_bias, epsilon=1e-4, name=f"{name}_bn"
+        )(tensor)
+    return keras.layers.Activation(activation, name=f"{name}_act")(tensor)
+
+
+def build_encoder(
+    input_shape,
+    filters=(32, 64, 128),
+    latent_dim=64,
+    *,
+    kernel_size: int = 3,
+    use_bias: bool = True,
+    batch_norm: bool = False,
+    activation: str = "leaky_relu",
+    name: str = "encoder",
+) -> keras.Model:
+    """Image ``(H, W, C)`` -> code, halving the size once per entry of ``filters`` (notebook 03).
+
+    ``input_shape`` must already be padded (:func:`padded_size`). With an int ``latent_dim``
+    the code is a vector of that size (``Flatten`` + ``Dense``); with ``latent_dim=None`` it is
+    the last feature map, ``(H / 2**n, W / 2**n, filters[-1])``.
+    ``use_bias=False`` removes every bias term (convolutions, dense layer and BatchNorm's
+    centre and scale), as Deep SVDD requires (notebook 04).
+    """
+    filters = _check_common(filters, latent_dim, activation)
+    _check_spatial(input_shape, filters, "input_shape")
+    inputs = keras.Input(shape=tuple(input_shape), name=f"{name}_image")
+    tensor = inputs
+    for stage, count in enumerate(filters, start=1):
+        tensor = keras.layers.Conv2D(
+            count,
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=use_bias,
+            name=f"{name}_conv{stage}",
+        )(tensor)
+        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, activation, f"{name}{stage}")
+    if latent_dim is not None:
+        tensor = keras.layers.Flatten(name=f"{name}_flatten")(tensor)
+        tensor = keras.layers.Dense(int(latent_dim), use_bias=use_bias, name=f"{name}_code")(tensor)
+    return keras.Model(inputs, tensor, name=name)
+
+
+def build_decoder(
+    output_shape,
+    filters=(32, 64, 128),
+    latent_dim=64,
+    *,
+    kernel_size: int = 3,
+    use_bias: bool = True,
+    batch_norm: bool = False,
+    activation: str = "leaky_relu",
+    output_activation: str = "sigmoid",
+    name: str = "decoder",
+) -> keras.Model:
+    """The mirror of :func:`build_encoder`: code -> image of ``output_shape`` (notebook 03).
+
+    Pass the same ``filters`` and ``latent_dim`` as to the encoder. Upsampling is nearest-
+    neighbour followed by a convolution, which avoids the checkerboard artefacts of strided
+    transposed convolutions; those would light up every reconstruction-error map.
+    """
+    filters = _check_common(filters, latent_dim, activation)
+    _check_spatial(output_shape, filters, "output_shape")
+    height, width, channels = (int(size) for size in output_shape)
+    step = 2 ** len(filters)
+    code_shape = (height // step, width // step, filters[-1])
+    if latent_dim is None:
+        inputs = keras.Input(shape=code_shape, name=f"{name}_code")
+        tensor = inputs
+    else:
+        inputs = keras.Input(shape=(int(latent_dim),), name=f"{name}_code")
+        tensor = keras.layers.Dense(
+            int(np.prod(code_shape)), use_bias=use_bias, name=f"{name}_dense"
+        )(inputs)
+        tensor = _normalise_and_activate(tensor, use_bias, False, activation, f"{name}0")
+        tensor = keras.layers.Reshape(code_shape, name=f"{name}_reshape")(tensor)
+    # The exact mirror: after each upsampling, as many channels as the encoder had at that size;
+    # the last upsampling goes straight to the image, so no wide layer runs at full resolution.
+    widths = (*reversed(filters[:-1]), None)
+    for stage, count in enumerate(widths, start=1):
+        tensor = keras.layers.UpSampling2D(2, name=f"{name}_up{stage}")(tensor)
+        if count is None:
+            break
+        tensor = keras.layers.Conv2D(
+            count, kernel_size, padding="same", use_bias=use_bias, name=f"{name}_conv{stage}"
+        )(tensor)
+        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, activation, f"{name}{stage}")
+    outputs = keras.layers.Conv2D(
+        channels,
+        kernel_size,
+        padding="same",
+        use_bias=use_bias,
+        activation=output_activation,
+        name=f"{name}_image",
+    )(tensor)
+    return keras.Model(inputs, outputs, name=name)
