@@ -1,0 +1,259 @@
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import check_estimator
+
+from anomaly_tutorial.detectors import autoencoder, corruption, make_detector, reconstruction
+
+
+def _stripes(n_images, size=16, seed=0):
+    """Normal images: vertical stripes at a random phase, with mild noise."""
+    rng = np.random.default_rng(seed)
+    columns = np.arange(size)
+    phases = rng.uniform(0, 2 * np.pi, n_images)
+    images = 0.5 + 0.3 * np.sin(columns[np.newaxis, :] * 1.2 + phases[:, np.newaxis])
+    images = np.repeat(images[:, np.newaxis, :], size, axis=1)
+    images += 0.02 * rng.standard_normal(images.shape)
+    return np.clip(images, 0, 1).astype(np.float32)
+
+
+def _with_square(images, seed=0):
+    """Anomalies: the same stripes with a black square pasted in."""
+    rng = np.random.default_rng(seed)
+    images = images.copy()
+    for image in images:
+        row, col = rng.integers(1, images.shape[1] - 7, size=2)
+        image[row : row + 6, col : col + 6] = 0.0
+    return images
+
+
+@pytest.fixture(scope="module")
+def data():
+    normal = _stripes(64, seed=0)
+    test_normal = _stripes(12, seed=1)
+    return {"train": normal, "normal": test_normal, "anomalous": _with_square(_stripes(12, seed=2))}
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return make_detector("conv_autoencoder", quick=True, epochs=15).fit(data["train"])
+
+
+def test_defects_score_lower_than_normal_images(fitted, data):
+    assert (
+        fitted.score_samples(data["anomalous"]).max() < fitted.score_samples(data["normal"]).min()
+    )
+
+
+def test_predict_is_plus_or_minus_one_and_flags_the_defects(fitted, data):
+    predictions = fitted.predict(np.concatenate([data["normal"], data["anomalous"]]))
+    assert set(np.unique(predictions)) <= {-1, 1}
+    assert np.all(predictions[len(data["normal"]) :] == -1)
+
+
+def test_anomaly_map_is_highest_on_the_defect(fitted, data):
+    anomalous = data["anomalous"]
+    maps = fitted.anomaly_map(anomalous)
+    defect = anomalous == 0.0
+    assert maps.shape == anomalous.shape
+    assert maps[defect].mean() > 2 * maps[~defect].mean()
+
+
+def test_history_holds_train_and_held_out_normal_losses(fitted):
+    assert set(fitted.history_) == {"loss", "val_loss"}
+    assert len(fitted.history_["val_loss"]) == fitted.n_epochs_ <= 15
+    assert all(isinstance(value, float) for value in fitted.history_["loss"])
+
+
+def test_offset_is_the_false_alarm_quantile_of_held_out_normal_scores(fitted, data):
+    # fit holds out validation_fraction of X with train_test_split(random_state=random_state).
+    _, held_out = train_test_split(data["train"], test_size=0.2, random_state=0)
+    expected = np.quantile(fitted.score_samples(held_out), fitted.false_alarm_rate)
+    assert fitted.offset_ == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(("size", "channels"), [((25, 25), 1), ((28, 28), 3), ((8, 8), 1)])
+def test_any_image_size_and_rgb_give_maps_at_the_input_size(size, channels):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(12, *size, channels), dtype=np.uint8)
+    detector = make_detector("conv_autoencoder", quick=True, epochs=1).fit(images)
+    assert detector.anomaly_map(images[:3]).shape == (3, *size)
+    assert detector.reconstruct(images[:3]).shape == (3, *size, channels)
+    assert np.all(np.isfinite(detector.score_samples(images)))
+
+
+def test_uint8_images_score_like_floats(fitted, data):
+    as_uint8 = np.round(data["normal"] * 255).astype(np.uint8)
+    np.testing.assert_allclose(
+        fitted.score_samples(as_uint8), fitted.score_samples(as_uint8 / np.float32(255)), rtol=1e-5
+    )
+
+
+def test_same_seed_gives_the_same_scores_and_another_seed_does_not(data):
+    def scores(seed):
+        detector = make_detector("conv_autoencoder", quick=True, random_state=seed, mask_rate=0.2)
+        return detector.fit(data["train"]).score_samples(data["normal"])
+
+    first = scores(0)
+    np.testing.assert_array_equal(first, scores(0))
+    assert not np.array_equal(first, scores(1))
+
+
+def test_a_fitted_clone_keeps_the_parameters_and_trains_the_same_epochs(fitted, data):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "model_")
+    copy.fit(data["train"])
+    assert copy.n_epochs_ == fitted.n_epochs_
+    np.testing.assert_allclose(
+        copy.score_samples(data["normal"]), fitted.score_samples(data["normal"])
+    )
+
+
+@pytest.mark.parametrize("method", ["score_samples", "anomaly_map", "reconstruct", "predict"])
+def test_unfitted_detector_raises_not_fitted_error(method, data):
+    with pytest.raises(NotFittedError):
+        getattr(make_detector("conv_autoencoder", quick=True), method)(data["normal"])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"loss": "hinge"}, "loss"),
+        ({"scoring": "mse_median"}, "scoring"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"epochs": 0}, "epochs"),
+        ({"mask_rate": 1.0}, "mask_rate"),
+        ({"false_alarm_rate": 1.5}, "false_alarm_rate"),
+        ({"filters": ()}, "filters"),
+    ],
+)
+def test_bad_hyper_parameters_are_rejected_at_fit(params, match, data):
+    with pytest.raises(ValueError, match=match):
+        make_detector("conv_autoencoder", quick=True, **params).fit(data["train"])
+
+
+def test_a_single_image_cannot_be_split_for_validation(data):
+    with pytest.raises(ValueError, match="at least 2 images"):
+        make_detector("conv_autoencoder", quick=True).fit(data["train"][:1])
+
+
+def test_keras_ssim_loss_matches_scikit_image():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 20, 20, 1)).astype(np.float32)
+    noisy = np.clip(images + 0.2 * rng.standard_normal(images.shape), 0, 1).astype(np.float32)
+    expected = [
+        structural_similarity(image[..., 0], other[..., 0], data_range=1.0)
+        for image, other in zip(images, noisy, strict=True)
+    ]
+    np.testing.assert_allclose(
+        1 - np.asarray(reconstruction.ssim_loss(images, noisy)), expected, atol=1e-5
+    )
+
+
+def test_ssim_error_map_is_zero_for_a_perfect_reconstruction():
+    images = _stripes(2)[..., np.newaxis]
+    np.testing.assert_allclose(reconstruction.error_maps(images, images, "ssim"), 0.0, atol=1e-6)
+
+
+def test_training_with_the_ssim_loss_runs(data):
+    detector = make_detector("conv_autoencoder", quick=True, epochs=1, loss="ssim")
+    assert np.all(np.isfinite(detector.fit(data["train"]).score_samples(data["normal"])))
+
+
+# check_estimator feeds tabular (n_samples, n_features) data; the image contract rejects it
+# with a ValueError on purpose. The image versions of these checks are the tests above.
+_TABULAR = "feeds tabular (n, n_features) X, which the image contract rejects (tested above)"
+_SKIPPED_CHECKS = {
+    name: _TABULAR
+    for name in (
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_complex_data",
+        "check_dtype_object",
+        "check_estimators_empty_data_messages",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimator_sparse_tag",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_outliers_fit_predict",
+        "check_outliers_train",
+        "check_classifier_data_not_an_array",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+    )
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+def test_scikit_learn_api_checks_that_apply_to_image_detectors_pass():
+    detector = autoencoder.build(quick=True, epochs=1)
+    check_estimator(detector, expected_failed_checks=_SKIPPED_CHECKS)
+
+
+def test_scores_do_not_depend_on_the_batch_they_come_in(fitted, data):
+    images = np.concatenate([data["normal"], data["anomalous"]])
+    together = fitted.score_samples(images)
+    one_by_one = np.concatenate([fitted.score_samples(image[np.newaxis]) for image in images[:4]])
+    np.testing.assert_allclose(together[:4], one_by_one, rtol=1e-5)
+    np.testing.assert_allclose(fitted.score_samples(images[::-1]), together[::-1], rtol=1e-5)
+
+
+def test_max_reduction_averages_the_top_fraction_and_zero_means_the_single_maximum():
+    maps = np.arange(20, dtype=np.float32).reshape(1, 4, 5)
+    assert reconstruction.image_scores(maps, "max", top_fraction=0.0)[0] == 19
+    assert reconstruction.image_scores(maps, "max", top_fraction=0.1)[0] == 18.5
+    assert reconstruction.image_scores(maps, "mean")[0] == pytest.approx(9.5)
+
+
+def test_mse_error_map_is_the_squared_difference_averaged_over_channels():
+    images = np.zeros((1, 4, 4, 3), np.float32)
+    reconstructions = np.zeros_like(images)
+    reconstructions[0, 1, 2] = (0.3, 0.0, 0.0)
+    maps = reconstruction.error_maps(images, reconstructions, "mse")
+    assert maps.shape == (1, 4, 4)
+    assert maps[0, 1, 2] == pytest.approx(0.03)
+    assert maps.sum() == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize(
+    ("function", "kwargs", "match"),
+    [
+        (reconstruction.error_maps, {"error": "psnr"}, "error"),
+        (reconstruction.image_scores, {"reduction": "median"}, "reduction"),
+    ],
+)
+def test_reconstruction_helpers_reject_unknown_options(function, kwargs, match):
+    maps = np.zeros((1, 8, 8, 1), np.float32)
+    arguments = (maps, maps) if function is reconstruction.error_maps else (maps[..., 0],)
+    with pytest.raises(ValueError, match=match):
+        function(*arguments, **kwargs)
+
+
+def test_blob_corruption_hides_the_requested_share_only_while_training():
+    images = _stripes(8, size=32)[..., np.newaxis]
+    layer = corruption.RandomBlobCorruption(rate=0.25, blob_size=8, seed=0)
+    damaged = np.asarray(layer(images, training=True))
+    assert np.mean(damaged != images) == pytest.approx(0.25, abs=0.03)
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+    copy = corruption.RandomBlobCorruption.from_config(layer.get_config())
+    assert (copy.rate, copy.blob_size, copy.shift_share) == (0.25, 8, 0.5)
