@@ -285,6 +285,6 @@ def build(quick: bool = False, random_state: int = 0, **params) -> DeepSVDD:
     """The ``deep_svdd`` detector, unfitted; ``quick=True`` is a small, few-epoch model."""
     settings = {"random_state": random_state}
     if quick:
-        settings.update(filters=(8, 16), latent_dim=16, epochs=3)
+        settings.update(filters=(8, 16), latent_dim=16, epochs=3, warm_up_epochs=1)
     settings.update(params)
     return DeepSVDD(**settings)
