@@ -43,13 +43,20 @@ _ENVIRONMENT = {
 }
 
 
+def _below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
+
+
 def configure() -> None:
     """Apply the environment above without overriding anything the user set explicitly."""
     for key, value in _ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     # Fitting many small models in one session makes TensorFlow warn about "retracing" on its
-    # Python logger; that is expected in a course that compares models, not a problem.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Python logger; that is expected in a course that compares models, not a problem. A filter,
+    # not a level: TensorFlow resets the logger's level when it first logs inside Jupyter.
+    logger = logging.getLogger("tensorflow")
+    if _below_error not in logger.filters:
+        logger.addFilter(_below_error)
 
 
 def set_seed(seed: int = 0) -> None:

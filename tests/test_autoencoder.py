@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
+from image_estimator_checks import EXPECTED_FAILED_CHECKS
+from scipy import ndimage
 from skimage.metrics import structural_similarity
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
+from anomaly_tutorial import datasets
 from anomaly_tutorial.detectors import autoencoder, corruption, make_detector, reconstruction
 
 
@@ -59,7 +61,21 @@ def test_anomaly_map_is_highest_on_the_defect(fitted, data):
     maps = fitted.anomaly_map(anomalous)
     defect = anomalous == 0.0
     assert maps.shape == anomalous.shape
-    assert maps[defect].mean() > 2 * maps[~defect].mean()
+    # The map's peak lies on the defect (give or take 2 pixels of smoothing) in nearly every image.
+    in_plane = np.zeros((3, 3, 3), bool)
+    in_plane[1] = True
+    near_defect = ndimage.binary_dilation(defect, in_plane, iterations=2)
+    peaks = maps.reshape(len(maps), -1).argmax(axis=1)
+    assert near_defect.reshape(len(maps), -1)[np.arange(len(maps)), peaks].mean() >= 0.9
+
+
+def test_changing_error_settings_after_fit_needs_normalize_errors_off(fitted, data):
+    detector = clone(fitted).set_params(epochs=1).fit(data["train"])
+    detector.set_params(smoothing_sigma=1.0)
+    with pytest.raises(ValueError, match="Fit again"):
+        detector.score_samples(data["normal"])
+    detector.set_params(normalize_errors=False)
+    assert np.all(np.isfinite(detector.score_samples(data["normal"])))
 
 
 def test_history_holds_train_and_held_out_normal_losses(fitted):
@@ -69,8 +85,8 @@ def test_history_holds_train_and_held_out_normal_losses(fitted):
 
 
 def test_offset_is_the_false_alarm_quantile_of_held_out_normal_scores(fitted, data):
-    # fit holds out validation_fraction of X with train_test_split(random_state=random_state).
-    _, held_out = train_test_split(data["train"], test_size=0.2, random_state=0)
+    # fit holds out the same images as datasets.split_normal (notebooks 01 and 03).
+    _, held_out = datasets.split_normal(data["train"], 0.2, random_state=0)
     expected = np.quantile(fitted.score_samples(held_out), fitted.false_alarm_rate)
     assert fitted.offset_ == pytest.approx(expected, rel=1e-6)
 
@@ -164,50 +180,10 @@ def test_training_with_the_ssim_loss_runs(data):
     assert np.all(np.isfinite(detector.fit(data["train"]).score_samples(data["normal"])))
 
 
-# check_estimator feeds tabular (n_samples, n_features) data; the image contract rejects it
-# with a ValueError on purpose. The image versions of these checks are the tests above.
-_TABULAR = "feeds tabular (n, n_features) X, which the image contract rejects (tested above)"
-_SKIPPED_CHECKS = {
-    name: _TABULAR
-    for name in (
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_complex_data",
-        "check_dtype_object",
-        "check_estimators_empty_data_messages",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimator_sparse_tag",
-        "check_estimator_sparse_array",
-        "check_estimator_sparse_matrix",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_outliers_fit_predict",
-        "check_outliers_train",
-        "check_classifier_data_not_an_array",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    )
-}
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_scikit_learn_api_checks_that_apply_to_image_detectors_pass():
     detector = autoencoder.build(quick=True, epochs=1)
-    check_estimator(detector, expected_failed_checks=_SKIPPED_CHECKS)
+    check_estimator(detector, expected_failed_checks=EXPECTED_FAILED_CHECKS)
 
 
 def test_scores_do_not_depend_on_the_batch_they_come_in(fitted, data):

@@ -143,6 +143,12 @@ def test_faces_trains_on_faces_and_tests_on_faces_and_non_faces():
     assert not np.array_equal(other_split.train_images, dataset.train_images)
 
 
+def test_faces_use_the_full_unit_range():
+    dataset = datasets.load_faces()
+    assert dataset.train_images.min() >= 0.0
+    assert dataset.train_images.max() > 0.9  # not divided by 255 twice
+
+
 def test_faces_rejects_bad_train_fraction():
     with pytest.raises(ValueError, match="train_fraction"):
         datasets.load_faces(train_fraction=1.0)

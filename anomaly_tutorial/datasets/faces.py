@@ -17,7 +17,9 @@ def load_faces(train_fraction=0.6, random_state=0) -> AnomalyDataset:
     faces; test on the remaining faces (label 0, ``"good"``) and all non-faces (label 1,
     defect ``"non_face"``). float32 (n, 25, 25, 1) in [0, 1]; no masks.
     """
-    images = (skimage.data.lfw_subset() / 255.0).astype(np.float32)[..., np.newaxis]
+    # lfw_subset() is already float in [0, 1]; dividing by 255 again would make every image
+    # nearly black, which HOG ignores but every reconstruction-based detector does not.
+    images = skimage.data.lfw_subset().astype(np.float32)[..., np.newaxis]
     check_fraction(train_fraction, "train_fraction")
     train_index, held_out = split_indices(np.arange(N_FACES), train_fraction, random_state)
     test_index = np.concatenate([held_out, np.arange(N_FACES, len(images))])

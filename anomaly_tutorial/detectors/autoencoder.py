@@ -12,9 +12,8 @@ squared error. ``PLAIN`` is the textbook autoencoder that notebook 03 starts fro
 
 import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from anomaly_tutorial import runtime
+from anomaly_tutorial import datasets, runtime
 from anomaly_tutorial.detectors import networks, reconstruction
 from anomaly_tutorial.detectors.base import ImageDetector, offset_from_normal_scores
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
@@ -30,7 +29,7 @@ SCORINGS = tuple(
 #: The plain autoencoder notebook 03 starts from: a dense 64-number bottleneck, no inpainting,
 #: the mean squared error as image score. ``ConvAutoencoder(**PLAIN)`` builds it.
 PLAIN = {
-    "filters": (32, 64, 128),
+    "filters": (16, 32, 64),
     "latent_dim": 64,
     "batch_size": 32,
     "learning_rate": 1e-3,
@@ -38,6 +37,7 @@ PLAIN = {
     "scoring": "mse_mean",
     "error_blur": 0.0,
     "smoothing_sigma": 0.0,
+    "normalize_errors": False,
     "patience": 10,
 }
 
@@ -61,6 +61,8 @@ class ConvAutoencoder(ImageDetector):
     error_blur : Gaussian sigma (pixels) applied to image and reconstruction before comparing.
     smoothing_sigma : Gaussian sigma (pixels) smoothing the error map (``anomaly_map``).
     top_fraction : the ``max`` reduction averages this top fraction of the smoothed map.
+    normalize_errors : express the map, per pixel, in units of the spread of the training
+        images' errors at that pixel (z-score), so that hard-to-redraw borders do not dominate.
     validation_fraction : share of ``X`` held out (normal images) for early stopping and
         ``offset_``.
     false_alarm_rate : share of held-out normal images that ``predict`` flags (``offset_``).
@@ -82,6 +84,7 @@ class ConvAutoencoder(ImageDetector):
         error_blur=0.5,
         smoothing_sigma=4.0,
         top_fraction=0.1,
+        normalize_errors=True,
         validation_fraction=0.2,
         patience=15,
         false_alarm_rate=0.05,
@@ -102,6 +105,7 @@ class ConvAutoencoder(ImageDetector):
         self.error_blur = error_blur
         self.smoothing_sigma = smoothing_sigma
         self.top_fraction = top_fraction
+        self.normalize_errors = normalize_errors
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.false_alarm_rate = false_alarm_rate
@@ -158,8 +162,8 @@ class ConvAutoencoder(ImageDetector):
         if len(images) < 2:
             raise ValueError(f"X needs at least 2 images (one is held out); got {len(images)}.")
         runtime.set_seed(self.random_state)
-        fit_images, val_images = train_test_split(
-            images, test_size=self.validation_fraction, random_state=self.random_state
+        fit_images, val_images = datasets.split_normal(
+            images, self.validation_fraction, random_state=self.random_state
         )
         model = self.build_model(images.shape[1:])
         loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
@@ -184,6 +188,16 @@ class ConvAutoencoder(ImageDetector):
             key: [float(value) for value in values] for key, values in history.history.items()
         }
         self.n_epochs_ = len(self.history_["loss"])
+        # Normal error is not the same everywhere (borders are harder to redraw), so each pixel
+        # is compared with the errors the *training* images make at that position.
+        self.error_mean_, self.error_scale_ = np.zeros((2, *images.shape[1:3]), np.float32)
+        self.error_settings_ = self._error_settings()
+        if self.normalize_errors:
+            fit_maps = self._maps(fit_images)
+            self.error_mean_ = fit_maps.mean(axis=0)
+            # The floor keeps pixels that are always perfectly redrawn (digit borders) finite.
+            spread = fit_maps.std(axis=0)
+            self.error_scale_ = spread + 0.1 * spread.mean() + 1e-12
         self.offset_ = offset_from_normal_scores(
             self._score_samples(val_images), self.false_alarm_rate
         )
@@ -197,8 +211,14 @@ class ConvAutoencoder(ImageDetector):
         return self._reconstruct(self._check_images(X))
 
     def _reconstruct(self, images):
-        outputs = self.model_.predict(self._pad(images), batch_size=256, verbose=0)
-        return networks.crop_maps(outputs, images.shape[1:3])
+        padded = self._pad(images)
+        # Direct calls in fixed-size chunks: predict() would trace a new graph for every fitted
+        # model and batch shape, and warn about it, for no gain at this model size.
+        outputs = [
+            keras.ops.convert_to_numpy(self.model_(padded[start : start + 256], training=False))
+            for start in range(0, len(padded), 256)
+        ]
+        return networks.crop_maps(np.concatenate(outputs), images.shape[1:3])
 
     def _maps(self, images):
         error = self.scoring.split("_")[0]
@@ -207,13 +227,31 @@ class ConvAutoencoder(ImageDetector):
         )
         return reconstruction.blur(maps, self.smoothing_sigma)
 
+    def _error_settings(self) -> tuple:
+        return (self.scoring.split("_")[0], float(self.error_blur), float(self.smoothing_sigma))
+
+    def _normalised_maps(self, images):
+        if not self.normalize_errors:
+            return self._maps(images)
+        if self._error_settings() != self.error_settings_:
+            raise ValueError(
+                "normalize_errors=True uses error statistics measured at fit time with "
+                f"(error, error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
+                f"{self._error_settings()}. Fit again, or set normalize_errors=False."
+            )
+        return (self._maps(images) - self.error_mean_) / self.error_scale_
+
     def anomaly_map(self, X) -> np.ndarray:
-        """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous."""
-        return self._maps(self._check_images(X))
+        """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous.
+
+        With ``normalize_errors`` it is in units of the training images' spread at that pixel.
+        """
+        return self._normalised_maps(self._check_images(X))
 
     def _score_samples(self, images):
         reduction = self.scoring.split("_")[1]
-        return -reconstruction.image_scores(self._maps(images), reduction, self.top_fraction)
+        maps = self._normalised_maps(images)
+        return -reconstruction.image_scores(maps, reduction, self.top_fraction)
 
 
 def build(quick: bool = False, random_state: int = 0, **params) -> ConvAutoencoder:
