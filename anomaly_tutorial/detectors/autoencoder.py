@@ -72,7 +72,7 @@ class ConvAutoencoder(ImageDetector):
         self,
         filters=(24, 48),
         latent_dim=None,
-        epochs=60,
+        epochs=40,
         batch_size=16,
         learning_rate=2e-3,
         loss="mse",
