@@ -80,7 +80,7 @@ def main() -> None:
     TABLE.write_text(
         "# One-class digits (the Deep SVDD paper's protocol)\n\n"
         f"{INTRO}\n\nMachine: {machine}; load average at the end: {load} "
-        "(other jobs were running at the same time).\n\n"
+        "(about 1 is this benchmark alone on the 2 cores; more means other jobs shared them).\n\n"
         f"## Every one-class detector, default settings\n\n{tables.markdown_table(rows)}\n\n"
         f"## Deep SVDD variants\n\n{tables.markdown_table(variants)}\n",
         encoding="utf-8",
