@@ -1,3 +1,4 @@
+import logging
 import os
 import subprocess
 import sys
@@ -50,3 +51,15 @@ def test_set_seed_makes_numpy_and_keras_repeatable():
 def test_pick_returns_the_quick_value_only_in_quick_mode():
     expected = 3 if runtime.QUICK else 40
     assert runtime.pick(40, 3) == expected
+
+
+def test_tensorflow_warnings_are_dropped_but_errors_are_kept(caplog):
+    runtime.configure()
+    runtime.configure()  # idempotent: one filter, not two
+    logger = logging.getLogger("tensorflow")
+    assert logger.filters.count(runtime._below_error) == 1
+    logger.setLevel(logging.WARNING)  # what TensorFlow does when it first logs in Jupyter
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 5 calls triggered tf.function retracing")
+        logger.error("a real problem")
+    assert [record.getMessage() for record in caplog.records] == ["a real problem"]
