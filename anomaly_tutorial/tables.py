@@ -10,15 +10,24 @@ from collections.abc import Mapping
 
 #: Shown for a missing value (absent key, None or NaN), so gaps are visible but quiet.
 MISSING = "–"
+#: Units for wall-clock columns, by the end of the column name ("fit_seconds", "fit seconds",
+#: "images_per_second"). Timings change from run to run; with a unit the reader sees what they
+#: are, and ``make test-full`` can blank them (tests/nbval_sanitize.cfg) while AUROCs are compared.
+UNITS = (("per_second", " /s"), ("seconds", " s"))
 
 
-def _format(value, digits: int) -> str:
+def _unit(column) -> str:
+    name = str(column)
+    return next((unit for suffix, unit in UNITS if name.endswith(suffix)), "")
+
+
+def _format(value, digits: int, unit: str = "") -> str:
     if value is None:
         return MISSING
     if isinstance(value, numbers.Integral):  # bool and numpy ints included
-        return str(value)
+        return f"{value}{unit}" if not isinstance(value, bool) else str(value)
     if isinstance(value, numbers.Real):
-        return MISSING if math.isnan(value) else f"{float(value):.{digits}f}"
+        return MISSING if math.isnan(value) else f"{float(value):.{digits}f}{unit}"
     # A "|" would end the cell early; line breaks would end the row.
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -32,7 +41,7 @@ def markdown_table(rows, columns=None, digits: int = 3) -> str:
 
     ``columns`` picks and orders the columns (default: every key, in first-seen order). Floats
     get ``digits`` decimals; absent keys, None and NaN show as "–". Numeric columns are
-    right-aligned.
+    right-aligned; timing columns (:data:`UNITS`) carry their unit.
     """
     if isinstance(rows, Mapping) or not all(isinstance(row, Mapping) for row in rows):
         raise ValueError("rows must be a list of dicts, one dict per table row.")
@@ -52,7 +61,7 @@ def markdown_table(rows, columns=None, digits: int = 3) -> str:
         alignments.append("---:" if numeric else ":---")
     lines = [header, "| " + " | ".join(alignments) + " |"]
     for row in rows:
-        cells = (_format(row.get(column), digits) for column in columns)
+        cells = (_format(row.get(column), digits, _unit(column)) for column in columns)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

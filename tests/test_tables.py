@@ -65,3 +65,9 @@ def test_show_table_displays_markdown_inside_ipython(monkeypatch):
     tables.show_table([{"a": 1}])
     assert isinstance(shown[0], IPython.display.Markdown)
     assert shown[0].data == "| a |\n| ---: |\n| 1 |"
+
+
+def test_timing_columns_carry_their_unit_and_other_numbers_do_not():
+    row = {"image_auroc": 0.91234, "fit_seconds": 12.3456, "images_per_second": 800.0, "n": 3}
+    text = tables.markdown_table([row], digits=2)
+    assert text.splitlines()[-1] == "| 0.91 | 12.35 s | 800.00 /s | 3 |"
