@@ -11,7 +11,7 @@ import time
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from anomaly_tutorial import datasets
+from anomaly_tutorial import datasets, metrics
 from anomaly_tutorial.detectors import ONE_CLASS, make_detector
 
 DIGITS = tuple(range(10))
@@ -54,7 +54,9 @@ def one_class_digits(
             started = time.perf_counter()
             detector.fit(data.train_images)
             seconds[name].append(time.perf_counter() - started)
-            auroc = roc_auc_score(data.test_labels, -detector.score_samples(data.test_images))
+            auroc = roc_auc_score(
+                data.test_labels, metrics.anomaly_scores(detector, data.test_images)
+            )
             rows[name][str(digit)] = float(auroc)
             say(f"digit {digit}, {name}: AUROC {auroc:.3f}, fit {seconds[name][-1]:.1f} s")
     for name, row in rows.items():

@@ -24,8 +24,10 @@ def _unit(column) -> str:
 def _format(value, digits: int, unit: str = "") -> str:
     if value is None:
         return MISSING
-    if isinstance(value, numbers.Integral):  # bool and numpy ints included
-        return f"{value}{unit}" if not isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):  # numpy ints included
+        return f"{value}{unit}"
     if isinstance(value, numbers.Real):
         return MISSING if math.isnan(value) else f"{float(value):.{digits}f}{unit}"
     # A "|" would end the cell early; line breaks would end the row.
