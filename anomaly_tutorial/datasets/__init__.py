@@ -1,17 +1,23 @@
 """Datasets of the course, all returned as :class:`AnomalyDataset` (notebook 00).
 
 - ``load_textures(category)``: brick, grass, gravel inspection patches with defect masks;
-- ``load_digits_one_class(normal_digit)``: one handwritten digit is normal;
+- ``load_digits_one_class(normal_digit)``: one handwritten 8x8 digit is normal;
+- ``load_glyphs_one_class(normal_class)``: one 28x28 digit drawn from many fonts is normal;
 - ``load_faces()``: faces are normal, background crops are anomalies;
 - ``load_folder(path)``: your own images in the MVTec AD layout;
 - ``load_dataset(name)``: any of the bundled ones by name, see ``DATASET_NAMES``.
+
+Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose settings here) or
+``"all"``; see :mod:`anomaly_tutorial.datasets.parts`.
 """
 
 from anomaly_tutorial.datasets.dataset import AnomalyDataset, split_normal
 from anomaly_tutorial.datasets.digits import load_digits_one_class
 from anomaly_tutorial.datasets.faces import load_faces
 from anomaly_tutorial.datasets.folder import load_folder, write_folder
+from anomaly_tutorial.datasets.glyphs import load_glyphs_one_class
 from anomaly_tutorial.datasets.imagefiles import IMAGE_EXTENSIONS, DatasetError, read_images
+from anomaly_tutorial.datasets.parts import PART_CHOICES, PARTS, select_part
 from anomaly_tutorial.datasets.textures import (
     TEXTURE_CATEGORIES,
     generate_textures,
@@ -19,23 +25,28 @@ from anomaly_tutorial.datasets.textures import (
     texture_folder,
 )
 
-DATASET_NAMES = (*TEXTURE_CATEGORIES, "digits", "faces")
+DATASET_NAMES = (*TEXTURE_CATEGORIES, "digits", "glyphs", "faces")
 
 
-def load_dataset(name: str) -> AnomalyDataset:
-    """Load a bundled dataset by name (one of ``DATASET_NAMES``) with default settings."""
+def load_dataset(name: str, part: str = "test") -> AnomalyDataset:
+    """Load a bundled dataset by name (one of ``DATASET_NAMES``) with default settings; for
+    digits and glyphs, class 0 is the normal one."""
     if name in TEXTURE_CATEGORIES:
-        return load_textures(name)
+        return load_textures(name, part)
     if name == "digits":
-        return load_digits_one_class()
+        return load_digits_one_class(part=part)
+    if name == "glyphs":
+        return load_glyphs_one_class(part=part)
     if name == "faces":
-        return load_faces()
+        return load_faces(part=part)
     raise ValueError(f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASET_NAMES)}.")
 
 
 __all__ = [
     "DATASET_NAMES",
     "IMAGE_EXTENSIONS",
+    "PARTS",
+    "PART_CHOICES",
     "TEXTURE_CATEGORIES",
     "AnomalyDataset",
     "DatasetError",
@@ -44,8 +55,10 @@ __all__ = [
     "load_digits_one_class",
     "load_faces",
     "load_folder",
+    "load_glyphs_one_class",
     "load_textures",
     "read_images",
+    "select_part",
     "split_normal",
     "texture_folder",
     "write_folder",

@@ -119,6 +119,20 @@ class AnomalyDataset:
             f"train {len(self.train_images)}, test {len(self.test_images)} ({test}), {masks})"
         )
 
+    def select_test(self, index) -> "AnomalyDataset":
+        """The same training images with only the test images at ``index`` (in that order)."""
+        index = np.asarray(index, dtype=np.int64)
+        return AnomalyDataset(
+            name=self.name,
+            train_images=self.train_images,
+            test_images=self.test_images[index],
+            test_labels=self.test_labels[index],
+            test_defects=self.test_defects[index],
+            test_masks=None if self.test_masks is None else self.test_masks[index],
+            train_paths=self.train_paths,
+            test_paths=_pick_paths(self.test_paths, index),
+        )
+
     def subset(self, n_train=None, n_test_per_type=None, random_state=0) -> "AnomalyDataset":
         """A smaller dataset: ``n_train`` random training images and at most
         ``n_test_per_type`` test images of each type (good and every defect), keeping the

@@ -12,7 +12,6 @@ The bundled textures are loaded through this same code, so your own folder follo
 path as the course data.
 """
 
-import shutil
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -157,30 +156,30 @@ def _read_mask(path: Path | None, image_size) -> np.ndarray:
     return mask
 
 
-def write_folder(dataset: AnomalyDataset, path, *, force=False) -> Path:
-    """Write ``dataset`` as an MVTec-layout folder of PNG files and return its path.
+def write_folder(dataset: AnomalyDataset, path) -> Path:
+    """Write ``dataset`` as a new MVTec-layout folder of PNG files and return its path.
 
-    Files are numbered per folder (``000.png``); masks go to
-    ``ground_truth/<defect>/<name>_mask.png`` (0/255) when the dataset has masks. A folder that
-    already holds ``train/``, ``test/`` or ``ground_truth/`` is refused unless ``force=True``,
-    which deletes those three sub-folders first (other files are kept). Notebook 05 uses this
-    to write a demo folder; the texture generator writes the bundled data with it.
+    Test images keep the file names of ``dataset.test_paths`` when it has them (so a folder
+    loaded and written again keeps its names), otherwise files are numbered per folder
+    (``000.png``); training images are numbered. Masks go to
+    ``ground_truth/<defect>/<name>_mask.png`` (0/255) when the dataset has masks. A folder
+    that already holds ``train/``, ``test/`` or ``ground_truth/`` is refused: this never
+    writes over images. Notebook 05 uses it to write a demo folder; the texture generator
+    writes the bundled data with it.
     """
     root = Path(path)
-    existing = [root / part for part in _PARTS if (root / part).exists()]
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root}: exists and is not a folder.")
-    if existing and not force:
+    existing = [part for part in _PARTS if (root / part).exists()]
+    if existing:
         raise DatasetError(
-            f"{root}: already holds {', '.join(p.name for p in existing)}/; pass force=True "
-            "to replace them."
+            f"{root}: already holds {', '.join(existing)}/; write into a new folder."
         )
-    for part in existing:
-        shutil.rmtree(part)
-    _write_group(root / "train" / GOOD, dataset.train_images)
+    _write_group(root / "train" / GOOD, dataset.train_images, _numbered(len(dataset.train_images)))
     for defect in (GOOD, *dataset.defect_types):
         index = np.flatnonzero(dataset.test_defects == defect)
-        names = _write_group(root / "test" / defect, dataset.test_images[index])
+        names = _test_names(dataset.test_paths, index)
+        _write_group(root / "test" / defect, dataset.test_images[index], names)
         if dataset.test_masks is not None and defect != GOOD:
             folder = root / "ground_truth" / defect
             folder.mkdir(parents=True, exist_ok=True)
@@ -189,11 +188,22 @@ def write_folder(dataset: AnomalyDataset, path, *, force=False) -> Path:
     return root
 
 
-def _write_group(folder: Path, images: np.ndarray) -> list[str]:
+def _numbered(count: int) -> list[str]:
+    width = max(3, len(str(count - 1)))
+    return [f"{number:0{width}d}" for number in range(count)]
+
+
+def _test_names(paths, index) -> list[str]:
+    """The stems of ``paths`` at ``index`` if there are paths and the stems are distinct."""
+    if paths is not None:
+        stems = [Path(paths[i]).stem for i in index]
+        if len(set(stems)) == len(stems):
+            return stems
+    return _numbered(len(index))
+
+
+def _write_group(folder: Path, images: np.ndarray, names: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    width = max(3, len(str(len(images) - 1)))
-    names = [f"{number:0{width}d}" for number in range(len(images))]
     for name, image in zip(names, images, strict=True):
         pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
         iio.imwrite(folder / f"{name}.png", pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-    return names

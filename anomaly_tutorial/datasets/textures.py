@@ -11,7 +11,6 @@ Regenerate the committed ``data/textures`` with ``make data`` (``anomaly-tutoria
 file's decoded pixels and the photo corner each patch was cut from.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,26 +21,44 @@ import numpy as np
 import skimage.data
 
 from anomaly_tutorial.datasets import defects
+from anomaly_tutorial.datasets.bundled import (
+    DATA_DIR,
+    MANIFEST,
+    cache_dir,
+    check_replaceable,
+    generated_folder,
+    in_checkout,
+    owned_files,
+    pixel_hash,
+    write_manifest,
+)
 from anomaly_tutorial.datasets.dataset import GOOD, AnomalyDataset
 from anomaly_tutorial.datasets.folder import load_folder, write_folder
+from anomaly_tutorial.datasets.parts import select_part
 
 #: Bump when the generated pixels change, so that caches of older versions are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 TEXTURE_CATEGORIES = ("brick", "grass", "gravel")
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-MANIFEST = "manifest.json"
 
 PATCH = 64
 STRIDE = 8  # patch corners lie on an 8-pixel grid: overlapping, but never identical, patches
-TRAIN_ROWS = (0, 288)  # patches lie entirely inside these photo rows...
-TEST_ROWS = (352, 512)  # ...or these: the 64 rows in between are never used
-N_TRAIN, N_TEST_GOOD, N_PER_DEFECT = 240, 80, 20
+TRAIN_ROWS = (0, 288)  # training patches lie entirely inside these photo rows...
+TEST_ROWS = (352, 512)  # ...test patches inside these: the 64 rows in between are never used
+#: The test rows are cut in two parts with a 16-column gap, so that no pixel is in both:
+#: ``dev`` is for choosing settings, ``test`` for reporting (notebook 00, design.md).
+PART_COLUMNS = {"dev": (0, 248), "test": (264, 512)}
+#: Each part has its own defect kinds: settings are chosen on the ``dev`` kinds and reported on
+#: kinds they never saw. The five bold kinds and two subtle ones are for development; four
+#: subtle kinds, designed before any detector was run on them, are held out for the test part.
+PART_KINDS = {
+    "dev": ("contamination", "crack", "hole", "scratch", "stain", "faint_line", "blur"),
+    "test": ("faint_stain", "transplant", "smear", "speckle"),
+}
+N_TRAIN = 240
+N_GOOD = {"dev": 60, "test": 60}
+N_PER_DEFECT = {"dev": 20, "test": 25}
 SEEDS = {"brick": 1, "grass": 2, "gravel": 3}  # one generator per category
 NOTICEABLE = 26  # gray levels (~10 %): a change at least this large belongs to the mask
-# A defect counts as visible when it covers MIN_AREA pixels and changes them, on average, by
-# MIN_MEAN_CHANGE gray levels and by MIN_CONTRAST times the patch's own standard deviation
-# (a busy texture like grass hides a change that a plain brick shows).
-MIN_AREA, MIN_MEAN_CHANGE, MIN_CONTRAST = 60, 0.15 * 255, 1.4
 
 
 def _check_category(category):
@@ -51,98 +68,98 @@ def _check_category(category):
         )
 
 
-def _origins(rng, rows, count, width=512):
-    """``count`` distinct top-left corners of patches lying inside ``rows`` of the photo."""
+def _origins(rng, rows, count, columns=(0, 512)):
+    """``count`` distinct top-left corners of patches lying inside ``rows`` x ``columns``."""
     corners = [
         (row, col)
         for row in range(rows[0], rows[1] - PATCH + 1, STRIDE)
-        for col in range(0, width - PATCH + 1, STRIDE)
+        for col in range(columns[0], columns[1] - PATCH + 1, STRIDE)
     ]
     chosen = rng.choice(len(corners), size=count, replace=False)
     return [corners[index] for index in chosen]
 
 
-def _paint(painter, base, rng, foreign):
-    """Paint one defect on ``base`` (uint8), redrawing until it is clearly visible."""
-    for _ in range(100):
-        painted, coverage = painter(base / 255.0, rng, foreign)
+def _paint(kind, base, rng, materials):
+    """Paint one defect of ``kind`` on ``base`` (uint8), redrawing until it is visible
+    (``defects.VISIBILITY``)."""
+    painter = defects.PAINTERS[kind]
+    min_area, min_change, min_contrast = defects.VISIBILITY[kind]
+    for _ in range(200):
+        painted, coverage = painter(base / 255.0, rng, materials)
         result = np.round(np.clip(painted, 0, 1) * 255).astype(np.uint8)
         change = np.abs(result.astype(np.int16) - base)
         # Full coverage counts even where the new pixel happens to match the old one (a paper
         # scrap over a bright stone); elsewhere only a noticeable change does.
         mask = (coverage >= 0.5) | (change >= NOTICEABLE)
-        needed = max(MIN_MEAN_CHANGE, MIN_CONTRAST * base.std())
-        if mask.sum() >= MIN_AREA and change[mask].mean() >= needed:
+        needed = max(min_change, min_contrast * base.std())
+        if mask.sum() >= min_area and change[mask].mean() >= needed:
             return result, mask
-    raise RuntimeError(f"{painter.__name__} produced no visible defect in 100 attempts.")
+    raise RuntimeError(f"{kind} produced no visible defect in 200 attempts.")
 
 
 def make_textures(category: str) -> tuple[AnomalyDataset, dict]:
-    """Generate one category in memory: ``(dataset, origins)``, where ``origins`` maps
-    ``"train"`` / ``"test"`` to the (row, col) photo corner of each patch, in dataset order.
-    How the patches and defects are made: notebook 00 and ``data/README.md``.
+    """Generate one category in memory: ``(dataset, origins)``.
+
+    The dataset holds every test image of both parts; ``test_paths`` are the file names
+    :func:`generate_textures` gives them (``test/<kind>/<part>_<nnn>.png``), which is how
+    :func:`load_textures` tells the parts apart. ``origins`` maps each file name to the
+    (row, col) photo corner of its patch. How the patches and defects are made: notebook 00
+    and ``data/README.md``.
     """
     _check_category(category)
     rng = np.random.default_rng(SEEDS[category])
     photo = getattr(skimage.data, category)()
-    foreign = skimage.data.text() / 255.0  # handwriting on paper: the contamination material
-    n_defects = len(defects.PAINTERS) * N_PER_DEFECT
-    origins = {
-        "train": _origins(rng, TRAIN_ROWS, N_TRAIN),
-        "test": _origins(rng, TEST_ROWS, N_TEST_GOOD + n_defects),
-    }
+    materials = defects.Materials(foreign=skimage.data.text() / 255.0, photo=photo / 255.0)
 
     def crop(row, col):
         return photo[row : row + PATCH, col : col + PATCH]
 
-    test, masks = [crop(*corner) for corner in origins["test"][:N_TEST_GOOD]], []
-    names = [GOOD] * N_TEST_GOOD
-    corners = iter(origins["test"][N_TEST_GOOD:])
-    for name, painter in sorted(defects.PAINTERS.items()):
-        for _ in range(N_PER_DEFECT):
-            image, mask = _paint(painter, crop(*next(corners)), rng, foreign)
-            test.append(image)
-            masks.append(mask)
-            names.append(name)
+    train_corners = _origins(rng, TRAIN_ROWS, N_TRAIN)
+    origins = {f"train/{GOOD}/{index:03d}.png": c for index, c in enumerate(train_corners)}
+    test, masks, names, paths = [], [], [], []
+    for part, kinds in PART_KINDS.items():
+        count = N_GOOD[part] + len(kinds) * N_PER_DEFECT[part]
+        corners = iter(_origins(rng, TEST_ROWS, count, PART_COLUMNS[part]))
+        for kind in (GOOD, *kinds):
+            for number in range(N_GOOD[part] if kind == GOOD else N_PER_DEFECT[part]):
+                corner = next(corners)
+                if kind == GOOD:
+                    image, mask = crop(*corner), np.zeros((PATCH, PATCH), bool)
+                else:
+                    image, mask = _paint(kind, crop(*corner), rng, materials)
+                path = f"test/{kind}/{part}_{number:03d}.png"
+                origins[path] = corner
+                test.append(image)
+                masks.append(mask)
+                names.append(kind)
+                paths.append(path)
     names = np.array(names)
-    masks = np.concatenate([np.zeros((N_TEST_GOOD, PATCH, PATCH), bool), np.array(masks)])
     dataset = AnomalyDataset(
         name=category,
-        train_images=np.array([crop(*corner) for corner in origins["train"]]),
+        train_images=np.array([crop(*corner) for corner in train_corners]),
         test_images=np.array(test),
         test_labels=(names != GOOD).astype(int),
         test_defects=names,
-        test_masks=masks,
+        test_masks=np.array(masks),
+        test_paths=tuple(paths),
     )
     return dataset, origins
 
 
-def pixel_hash(pixels: np.ndarray) -> str:
-    """SHA-256 of decoded uint8 pixels (shape, then bytes): unlike a file hash, it does not
-    change when another PNG encoder compresses the same pixels differently (data/README.md)."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    return hashlib.sha256(str(pixels.shape).encode() + pixels.tobytes()).hexdigest()
-
-
 def _manifest_entries(category, dataset, origins):
-    """Manifest entries keyed by the paths ``write_folder`` gives each image and mask."""
+    """Manifest entries keyed by the path of each image and mask inside ``category``."""
     entries = {}
-    train = zip(dataset.train_images, origins["train"], strict=True)
-    for index, (image, corner) in enumerate(train):
-        entries[f"{category}/train/{GOOD}/{index:03d}.png"] = {
+    images = [*dataset.train_images, *dataset.test_images]
+    masks = [None] * len(dataset.train_images) + list(dataset.test_masks)
+    for (path, corner), image, mask in zip(origins.items(), images, masks, strict=True):
+        entries[f"{category}/{path}"] = {
             "sha256": pixel_hash(_to_uint8(image)),
             "origin": list(corner),
         }
-    for defect in (GOOD, *dataset.defect_types):
-        for number, index in enumerate(np.flatnonzero(dataset.test_defects == defect)):
-            entries[f"{category}/test/{defect}/{number:03d}.png"] = {
-                "sha256": pixel_hash(_to_uint8(dataset.test_images[index])),
-                "origin": list(origins["test"][index]),
-            }
-            if defect != GOOD:
-                mask = dataset.test_masks[index].astype(np.uint8) * 255
-                name = f"{category}/ground_truth/{defect}/{number:03d}_mask.png"
-                entries[name] = {"sha256": pixel_hash(mask)}
+        if mask is not None and mask.any():
+            _, kind, name = path.split("/")
+            mask_path = f"{category}/ground_truth/{kind}/{Path(name).stem}_mask.png"
+            entries[mask_path] = {"sha256": pixel_hash(mask.astype(np.uint8) * 255)}
     return entries
 
 
@@ -152,87 +169,81 @@ def _to_uint8(image):
 
 def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) -> dict:
     """Write the texture categories into ``out_dir/<category>/`` (MVTec layout) plus
-    ``out_dir/manifest.json``, and return the manifest. Takes a few seconds. ``make data``
+    ``out_dir/manifest.json``, and return the manifest. Takes about a minute. ``make data``
     calls it; notebook 00 and ``data/README.md`` describe the result.
 
-    An existing non-empty ``out_dir`` is refused unless ``force=True``, which replaces the
-    generated categories (and keeps other categories' manifest entries).
+    An existing category folder is refused unless ``force=True``. Even then, it is replaced
+    only if every file in it is one this generator wrote (listed in the manifest): a file of
+    yours in there is never deleted; the call is refused and names it. Everything is written
+    into a temporary folder first and moved in at the end, so a failure changes nothing.
     """
     for category in categories:
         _check_category(category)
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise FileExistsError(
-            f"{out}: folder exists and is not empty; pass force=True (or --force) to "
-            "regenerate the textures into it."
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    files = {}
-    previous = out / MANIFEST
-    if previous.exists():
-        old = json.loads(previous.read_text())
-        kept = old.get("files", {}).items()
-        files = {path: entry for path, entry in kept if path.split("/")[0] not in categories}
+    manifest_path = out / MANIFEST
+    previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     for category in categories:
-        dataset, origins = make_textures(category)
-        write_folder(dataset, out / category, force=force)
-        files.update(_manifest_entries(category, dataset, origins))
-    manifest = {
-        "generator_version": GENERATOR_VERSION,
-        "pixel_hash": "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array",
-        "origin": "(row, col) of the patch's top-left corner in skimage.data.<category>()",
-        "files": dict(sorted(files.items())),
+        check_replaceable(out / category, owned_files(manifest_path, f"{category}/"), force)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        path: entry
+        for path, entry in previous.get("files", {}).items()
+        if path.split("/")[0] not in categories
     }
-    _write_manifest(previous, manifest)
+    staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=out))
+    try:
+        for category in categories:
+            dataset, origins = make_textures(category)
+            write_folder(dataset, staging / category)
+            files.update(_manifest_entries(category, dataset, origins))
+        manifest = {
+            "generator_version": GENERATOR_VERSION,
+            "pixel_hash": "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array",
+            "origin": "(row, col) of the patch's top-left corner in skimage.data.<category>()",
+            "files": dict(sorted(files.items())),
+        }
+        write_manifest(staging / MANIFEST, manifest)
+        for category in categories:
+            if (out / category).exists():
+                # Only our own files are in there (checked above): move them aside, then drop.
+                os.rename(out / category, staging / f"old-{category}")
+            os.rename(staging / category, out / category)
+        os.replace(staging / MANIFEST, manifest_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return manifest
-
-
-def _write_manifest(path, manifest):
-    # One file per line keeps `git diff` of a regenerated manifest readable.
-    files = manifest["files"].items()
-    lines = [f"  {json.dumps(name)}: {json.dumps(entry)}" for name, entry in files]
-    header = {key: value for key, value in manifest.items() if key != "files"}
-    text = json.dumps(header, indent=1)[:-2] + ',\n "files": {\n' + ",\n".join(lines) + "\n }\n}\n"
-    path.write_text(text)
 
 
 def default_data_folder() -> Path:
     """Where ``make data`` writes: the repository's ``data/textures`` in a checkout, else the
     user cache (an installed package has no repository)."""
-    if (DATA_DIR.parent / "pyproject.toml").is_file():
-        return DATA_DIR / "textures"
-    return _cache_dir()
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("ANOMALY_TUTORIAL_DATA") or Path.home() / ".cache" / "anomaly_tutorial"
-    return Path(base) / f"textures-v{GENERATOR_VERSION}"
+    return DATA_DIR / "textures" if in_checkout() else cache_dir("textures", GENERATOR_VERSION)
 
 
 def texture_folder(category: str) -> Path:
     """The folder holding ``category``: the repository's ``data/textures/<category>``, or, for
     an installed package without it, a cache folder generated on first use (notebook 00)."""
     _check_category(category)
-    bundled = DATA_DIR / "textures" / category
-    if (bundled / "train" / GOOD).is_dir():
-        return bundled
-    cached = _cache_dir() / category
-    if not (cached / "train" / GOOD).is_dir():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=cached.parent))
-        try:
-            generate_textures(staging, categories=(category,))
-            # A rename is atomic: a parallel process sees the whole folder or none of it.
-            os.rename(staging / category, cached)
-        except OSError:
-            if not (cached / "train" / GOOD).is_dir():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return cached
+    return generated_folder(
+        DATA_DIR / "textures" / category,
+        cache_dir("textures", GENERATOR_VERSION) / category,
+        ready=lambda folder: (folder / "train" / GOOD).is_dir(),
+        generate=lambda staging: _generate_category(category, staging),
+    )
 
 
-def load_textures(category: str) -> AnomalyDataset:
+def _generate_category(category: str, folder: Path) -> None:
+    dataset, _ = make_textures(category)
+    write_folder(dataset, folder)
+
+
+def load_textures(category: str, part: str = "test") -> AnomalyDataset:
     """Load a texture category (``"brick"``, ``"grass"``, ``"gravel"``) with
-    :func:`load_folder`, the loader you would point at your own images (notebook 00)."""
-    return load_folder(texture_folder(category))
+    :func:`load_folder`, the loader you would point at your own images (notebook 00).
+
+    ``part`` picks the test images: ``"test"`` (the default) holds the good patches of the test
+    columns and the held-out defect kinds, the figures we report; ``"dev"`` holds the other
+    good patches and the development kinds, where settings are chosen; ``"all"`` keeps both.
+    The training images are the same for every part.
+    """
+    return select_part(load_folder(texture_folder(category)), part)
