@@ -105,8 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--force", action="store_true", help="replace existing output files")
     score.set_defaults(handler=_score)
 
-    data = commands.add_parser("make-data", help="regenerate the bundled texture data")
-    data.add_argument("--out", type=Path, default=None, help="default: the repository's data/")
+    data = commands.add_parser("make-data", help="regenerate the bundled textures and glyphs")
+    data.add_argument(
+        "--out", type=Path, default=None, help="writes OUT/textures and OUT/glyphs (default: data/)"
+    )
     data.add_argument("--force", action="store_true", help="replace existing generated data")
     data.set_defaults(handler=_make_data)
     return parser
@@ -224,11 +226,16 @@ def _write_maps(detector, images, paths, folder: Path, force: bool) -> None:
 
 
 def _make_data(arguments) -> int:
-    from anomaly_tutorial.datasets import textures
+    from anomaly_tutorial.datasets import glyphs, textures
 
-    out = arguments.out or textures.default_data_folder()
-    textures.generate_textures(out, force=arguments.force)
-    print(f"Wrote the texture data to {out}")
+    texture_folder = textures.default_data_folder()
+    glyph_folder = glyphs.default_glyphs_folder()
+    if arguments.out is not None:
+        texture_folder, glyph_folder = arguments.out / "textures", arguments.out / "glyphs"
+    textures.generate_textures(texture_folder, force=arguments.force)
+    print(f"Wrote the texture data to {texture_folder}")
+    glyphs.generate_glyphs(glyph_folder, force=arguments.force)
+    print(f"Wrote the glyph data to {glyph_folder}")
     return 0
 
 

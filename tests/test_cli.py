@@ -29,7 +29,7 @@ def _run(*arguments, cwd):
 def parts(tmp_path_factory):
     """A small MVTec-layout folder cut from the brick data, as a user would have."""
     folder = tmp_path_factory.mktemp("data") / "parts"
-    small = datasets.load_textures("brick").subset(n_train=40, n_test_per_type=3)
+    small = datasets.load_textures("brick", "dev").subset(n_train=40, n_test_per_type=3)
     datasets.write_folder(small, folder)
     return folder
 
@@ -57,7 +57,8 @@ def test_train_then_score_from_the_command_line(parts, tmp_path):
     assert trained.returncode == 0, trained.stderr
     assert "Threshold" in trained.stdout and (tmp_path / "model" / "detector.json").is_file()
 
-    images = [parts / "test" / "good", parts / "test" / "crack" / "000.png"]
+    crack = next((parts / "test" / "crack").glob("*.png"))
+    images = [parts / "test" / "good", crack]
     scored = _run("score", "--model", "model", *images, cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr
     with open(tmp_path / "scores.csv", newline="") as handle:
@@ -90,9 +91,14 @@ def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     assert (tmp_path / "reports" / "image_auroc.png").is_file()
 
 
-def test_make_data_writes_the_textures_and_refuses_to_overwrite(tmp_path):
+def test_make_data_writes_textures_and_glyphs_and_refuses_to_overwrite(tmp_path, monkeypatch):
+    from anomaly_tutorial.datasets import glyphs
+
+    monkeypatch.setattr(glyphs, "PER_CLASS", 3)  # the real 4000 glyphs take 20 s
     assert cli.main(["make-data", "--out", str(tmp_path / "data")]) == 0
-    assert len(list((tmp_path / "data" / "brick" / "train" / "good").glob("*.png"))) == 240
+    textures = tmp_path / "data" / "textures"
+    assert len(list((textures / "brick" / "train" / "good").glob("*.png"))) == 240
+    assert len(list((tmp_path / "data" / "glyphs" / "7").glob("*.png"))) == 3
     assert cli.main(["make-data", "--out", str(tmp_path / "data")]) == cli.EXIT_USAGE
 
 

@@ -106,22 +106,27 @@ def test_split_normal_rejects_splits_with_an_empty_part():
         split_normal(np.zeros((3, 4, 4)), 0.1)
 
 
-def test_digits_trains_on_the_normal_digit_and_tests_on_all_others():
-    dataset = datasets.load_digits_one_class(normal_digit=3, train_fraction=0.5)
-    assert dataset.train_images.shape[1:] == (8, 8, 1)
-    assert dataset.train_images.dtype == np.float32
-    assert 0.0 <= dataset.train_images.min() and dataset.train_images.max() <= 1.0
+def test_digits_trains_on_half_of_the_normal_digit_and_tests_on_all_others():
+    whole = datasets.load_digits_one_class(normal_digit=3, part="all")
+    assert whole.train_images.shape[1:] == (8, 8, 1)
+    assert whole.train_images.dtype == np.float32
+    assert 0.0 <= whole.train_images.min() and whole.train_images.max() <= 1.0
     n_threes = 183  # in sklearn's digits
-    assert len(dataset.train_images) + (dataset.test_labels == 0).sum() == n_threes
-    assert len(dataset.train_images) == round(0.5 * n_threes)
-    assert (dataset.test_labels == 1).sum() == 1797 - n_threes
+    assert len(whole.train_images) + (whole.test_labels == 0).sum() == n_threes
+    assert len(whole.train_images) == round(0.5 * n_threes)
     expected = tuple(f"digit_{k}" for k in range(10) if k != 3)
-    assert dataset.defect_types == expected
-    assert dataset.test_masks is None
+    assert whole.defect_types == expected
+    assert whole.test_masks is None
+    dev = datasets.load_digits_one_class(normal_digit=3, part="dev")
+    test = datasets.load_digits_one_class(normal_digit=3, part="test")
+    assert len(dev.test_images) + len(test.test_images) == len(whole.test_images)
+    assert (test.test_labels == 0).sum() == pytest.approx(n_threes / 4, abs=1)
+    # The test part holds a quarter of every other digit; the dev part the other anomalies.
+    assert (test.test_labels == 1).sum() == pytest.approx((1797 - n_threes) / 4, abs=10)
 
 
 def test_digits_held_out_normals_are_not_in_training():
-    dataset = datasets.load_digits_one_class(normal_digit=0)
+    dataset = datasets.load_digits_one_class(normal_digit=0, part="all")
     train = {image.tobytes() for image in dataset.train_images}
     held_out = dataset.test_images[dataset.test_labels == 0]
     assert not any(image.tobytes() in train for image in held_out)
@@ -133,13 +138,27 @@ def test_digits_rejects_a_normal_digit_outside_zero_to_nine(digit):
         datasets.load_digits_one_class(normal_digit=digit)
 
 
+def test_glyphs_are_28x28_digits_with_one_normal_class():
+    dataset = datasets.load_glyphs_one_class(normal_class=7, part="all")
+    assert dataset.train_images.shape == (200, 28, 28, 1)
+    assert (dataset.test_labels == 0).sum() == 200
+    assert dataset.defect_types == tuple(f"glyph_{k}" for k in range(10) if k != 7)
+    # White strokes on black: the border is dark, the centre holds ink.
+    assert dataset.train_images[:, :2].mean() < 0.05 < dataset.train_images[:, 10:18].mean()
+    with pytest.raises(ValueError, match="normal_class"):
+        datasets.load_glyphs_one_class(normal_class=10)
+
+
 def test_faces_trains_on_faces_and_tests_on_faces_and_non_faces():
-    dataset = datasets.load_faces(train_fraction=0.6)
+    dataset = datasets.load_faces(part="all")
     assert dataset.train_images.shape == (60, 25, 25, 1)
     assert dataset.test_images.shape == (140, 25, 25, 1)
     assert (dataset.test_labels == 0).sum() == 40
     assert dataset.defect_types == ("non_face",)
-    other_split = datasets.load_faces(train_fraction=0.6, random_state=1)
+    for part in ("dev", "test"):
+        counts = np.bincount(datasets.load_faces(part=part).test_labels)
+        assert counts.tolist() == [20, 50]
+    other_split = datasets.load_faces(random_state=1)
     assert not np.array_equal(other_split.train_images, dataset.train_images)
 
 
@@ -149,12 +168,13 @@ def test_faces_use_the_full_unit_range():
     assert dataset.train_images.max() > 0.9  # not divided by 255 twice
 
 
-def test_faces_rejects_bad_train_fraction():
-    with pytest.raises(ValueError, match="train_fraction"):
-        datasets.load_faces(train_fraction=1.0)
+@pytest.mark.parametrize("part", ["train", "", None, "Test"])
+def test_loaders_reject_an_unknown_part(part):
+    with pytest.raises(ValueError, match="part must be one of 'dev', 'test', 'all'"):
+        datasets.load_faces(part=part)
 
 
-@pytest.mark.parametrize("name", ["digits", "faces", "brick"])
+@pytest.mark.parametrize("name", ["digits", "glyphs", "faces", "brick"])
 def test_load_dataset_loads_each_bundled_name(name):
     dataset = datasets.load_dataset(name)
     assert isinstance(dataset, AnomalyDataset)
@@ -162,5 +182,5 @@ def test_load_dataset_loads_each_bundled_name(name):
 
 
 def test_load_dataset_rejects_unknown_names_and_lists_known_ones():
-    with pytest.raises(ValueError, match="brick, grass, gravel, digits, faces"):
+    with pytest.raises(ValueError, match="brick, grass, gravel, digits, glyphs, faces"):
         datasets.load_dataset("mnist")

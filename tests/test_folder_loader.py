@@ -1,6 +1,5 @@
 """The MVTec-layout folder loader: what it reads, and the clear errors for bad folders."""
 
-import os
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -261,13 +260,22 @@ def test_write_folder_round_trips_through_load_folder(folder, tmp_path):
     assert (written / "ground_truth" / "dent" / "000_mask.png").is_file()
 
 
-def test_write_folder_refuses_to_overwrite_without_force(folder, tmp_path):
+def test_write_folder_keeps_test_file_names(folder, tmp_path):
+    original = load_folder(folder)
+    (folder / "test" / "dent" / "000.png").rename(folder / "test" / "dent" / "dent_7.png")
+    (folder / "ground_truth" / "dent" / "000_mask.png").rename(
+        folder / "ground_truth" / "dent" / "dent_7_mask.png"
+    )
+    written = write_folder(load_folder(folder), tmp_path / "copy")
+    assert (written / "test" / "dent" / "dent_7.png").is_file()
+    assert (written / "ground_truth" / "dent" / "dent_7_mask.png").is_file()
+    assert len(load_folder(written).test_images) == len(original.test_images)
+
+
+def test_write_folder_never_writes_over_an_existing_dataset(folder, tmp_path):
     dataset = load_folder(folder)
     target = write_folder(dataset, tmp_path / "copy")
-    (target / "README.txt").write_text("keep me")
-    with pytest.raises(DatasetError, match="force=True"):
-        write_folder(dataset, target)
-    smaller = dataset.subset(n_train=1, n_test_per_type=1)
-    write_folder(smaller, target, force=True)
-    assert len(os.listdir(target / "train" / "good")) == 1  # no stale files left behind
-    assert (target / "README.txt").read_text() == "keep me"
+    before = sorted(path.name for path in (target / "train" / "good").iterdir())
+    with pytest.raises(DatasetError, match="already holds train, test, ground_truth"):
+        write_folder(dataset.subset(n_train=1, n_test_per_type=1), target)
+    assert sorted(path.name for path in (target / "train" / "good").iterdir()) == before

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import skimage.data
 
-from anomaly_tutorial.datasets import TEXTURE_CATEGORIES, load_folder, load_textures, textures
+from anomaly_tutorial.datasets import (
+    TEXTURE_CATEGORIES,
+    defects,
+    load_folder,
+    load_textures,
+    textures,
+)
 
 TEXTURES = textures.DATA_DIR / "textures"
 PATCH = textures.PATCH
@@ -24,18 +30,25 @@ def _hashes(root, names):
 
 
 @pytest.mark.parametrize("category", TEXTURE_CATEGORIES)
-def test_textures_have_the_promised_counts_shapes_and_masks(category):
-    dataset = load_textures(category)
+@pytest.mark.parametrize("part", ["dev", "test"])
+def test_textures_have_the_promised_counts_shapes_and_masks(category, part):
+    dataset = load_textures(category, part)
     assert dataset.name == category
-    assert dataset.train_images.shape[1:] == (64, 64, 1)
-    assert len(dataset.train_images) >= 200
-    assert (dataset.test_defects == "good").sum() >= 60
-    assert len(dataset.defect_types) >= 4
+    assert dataset.train_images.shape == (textures.N_TRAIN, 64, 64, 1)
+    assert (dataset.test_defects == "good").sum() == textures.N_GOOD[part]
+    assert dataset.defect_types == tuple(sorted(textures.PART_KINDS[part]))
     for defect in dataset.defect_types:
-        assert (dataset.test_defects == defect).sum() >= 20
+        assert (dataset.test_defects == defect).sum() == textures.N_PER_DEFECT[part]
     anomalous = dataset.test_labels == 1
     assert not dataset.test_masks[~anomalous].any()
-    assert dataset.test_masks[anomalous].sum(axis=(1, 2)).min() >= textures.MIN_AREA
+    assert dataset.test_masks[anomalous].sum(axis=(1, 2)).min() >= 30
+    assert all(f"/{part}_" in path for path in dataset.test_paths)
+
+
+def test_the_parts_hold_disjoint_defect_kinds_and_every_painter_is_used():
+    dev, test = (set(textures.PART_KINDS[part]) for part in ("dev", "test"))
+    assert not dev & test
+    assert dev | test == set(defects.PAINTERS) == set(defects.VISIBILITY)
 
 
 def test_committed_texture_files_match_the_manifest(manifest):
@@ -65,6 +78,16 @@ def test_train_and_test_patches_come_from_disjoint_photo_rows(manifest):
     assert first_test_row - last_train_row > PATCH  # a gap of at least one patch
 
 
+def test_dev_and_test_patches_come_from_disjoint_photo_columns(manifest):
+    columns = {"dev": [], "test": []}
+    for name, entry in manifest["files"].items():
+        if name.split("/")[1] == "test":
+            columns[name.rsplit("/", 1)[1].split("_")[0]].append(entry["origin"][1])
+    assert len(columns["dev"]) == 3 * (60 + 7 * 20)
+    assert len(columns["test"]) == 3 * (60 + 4 * 25)
+    assert max(columns["dev"]) + PATCH <= min(columns["test"])  # no pixel in both parts
+
+
 @pytest.mark.parametrize("category", TEXTURE_CATEGORIES)
 def test_patches_are_the_photo_at_their_recorded_origin(category, manifest):
     photo = getattr(skimage.data, category)()
@@ -87,16 +110,36 @@ def test_defects_change_only_masked_pixels_and_change_them_visibly(category, man
         change = np.abs(iio.imread(TEXTURES / name) - base)
         mask_name = f"{category}/ground_truth/{parts[2]}/{parts[3][:-4]}_mask.png"
         mask = iio.imread(TEXTURES / mask_name) > 127
+        min_area, min_change, min_contrast = defects.VISIBILITY[parts[2]]
         assert change[~mask].max() < textures.NOTICEABLE, name
-        assert change[mask].mean() >= textures.MIN_MEAN_CHANGE, name
-        assert change[mask].mean() >= textures.MIN_CONTRAST * base.std(), name
+        assert mask.sum() >= min_area, name
+        assert change[mask].mean() >= max(min_change, min_contrast * base.std()), name
 
 
-def test_generate_textures_refuses_a_non_empty_folder_without_force(tmp_path):
-    (tmp_path / "keep.txt").write_text("x")
+def test_generate_textures_refuses_an_existing_category_without_force(tmp_path):
+    textures.generate_textures(tmp_path, categories=("brick",))
     with pytest.raises(FileExistsError, match="force=True"):
         textures.generate_textures(tmp_path, categories=("brick",))
-    assert (tmp_path / "keep.txt").exists()
+    textures.generate_textures(tmp_path, categories=("brick",), force=True)
+    assert load_folder(tmp_path / "brick").train_images.shape[0] == textures.N_TRAIN
+
+
+def test_forced_regeneration_never_deletes_a_users_file(tmp_path):
+    textures.generate_textures(tmp_path, categories=("grass",))
+    own = tmp_path / "grass" / "train" / "good" / "my_photo.png"
+    own.write_bytes(b"precious")
+    before = sorted(path for path in tmp_path.rglob("*"))
+    with pytest.raises(FileExistsError, match="did not write.*my_photo.png.*Nothing was changed"):
+        textures.generate_textures(tmp_path, categories=("grass",), force=True)
+    assert own.read_bytes() == b"precious"
+    assert sorted(path for path in tmp_path.rglob("*")) == before
+
+
+def test_generating_one_category_keeps_the_others_and_their_manifest_entries(tmp_path):
+    first = textures.generate_textures(tmp_path, categories=("brick",))
+    second = textures.generate_textures(tmp_path, categories=("gravel",))
+    assert set(first["files"]) < set(second["files"])
+    assert (tmp_path / "brick" / "train" / "good" / "000.png").is_file()
 
 
 def test_unknown_texture_category_lists_the_known_ones(tmp_path):
@@ -117,6 +160,7 @@ def test_without_repository_data_textures_are_generated_into_the_cache(tmp_path,
     again = load_textures("gravel")  # reuses the cache instead of regenerating
     assert (folder / "train" / "good" / "000.png").stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(again.test_images, dataset.test_images)
-    bundled = load_folder(TEXTURES / "gravel")
+    monkeypatch.undo()
+    bundled = load_textures("gravel")
     np.testing.assert_array_equal(dataset.test_masks, bundled.test_masks)
     assert not [path for path in folder.parent.iterdir() if path.name.startswith(".")]
