@@ -1,7 +1,7 @@
-"""The detector registry: every method of the course under one stable name (notebook 00).
+"""The detector registry: every method of the course under one stable name (notebook 00)::
 
->>> detector = make_detector("hog_ocsvm", quick=True)
->>> detector.fit(train_images).score_samples(test_images)   # higher = more normal
+    detector = make_detector("hog_ocsvm", quick=True)
+    detector.fit(train_images).score_samples(test_images)  # higher = more normal
 
 Each name is a module holding one class: ``hog_ocsvm.HOGOneClassSVM``,
 ``labeled_regressor.LabeledRegressor``, ``conv_autoencoder.ConvAutoencoder`` and

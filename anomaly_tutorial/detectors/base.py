@@ -66,6 +66,16 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     ``_fit(images, labels, val_images, val_labels)`` gets validated float32 ``(n, H, W, C)``
     images: the part to fit on and the held-out part (labels are None for one-class
     detectors). It sets the learned attributes; ``fit`` then sets ``offset_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anomaly_tutorial.detectors import make_detector
+    >>> images = np.random.default_rng(0).random((40, 16, 16), dtype=np.float32)
+    >>> detector = make_detector("hog_ocsvm").fit(images[:30])
+    >>> flagged = detector.set_threshold(images[30:], false_alarm_rate=0.5).predict(images[30:])
+    >>> float(np.mean(flagged == -1))
+    0.5
     """
 
     _parameter_constraints: dict = {

@@ -51,7 +51,23 @@ class SoftBoundaryLoss(keras.losses.Loss):
 
     Only images outside the sphere of radius ``R`` are pulled in, as in OneClassSVM, where
     ``nu`` bounds the fraction of training images left outside. ``R`` is not trained by
-    gradient: :class:`RadiusUpdate` sets it after each epoch (the paper's schedule).
+    gradient: ``DeepSVDD`` sets it after each epoch (the paper's schedule).
+
+    Parameters
+    ----------
+    nu : float in (0, 1], default=0.1
+        Weight ``1 / nu`` of the images outside the sphere.
+    radius : float, default=0.0
+        Start value of ``R``, a non-trainable ``keras.Variable``.
+    name : str, default="soft_boundary"
+        Keras's name of the loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = SoftBoundaryLoss(nu=0.5, radius=1.0)
+    >>> float(loss(np.zeros((1, 2)), np.array([[2.0, 0.0]])))  # 1 + (4 - 1) / 0.5
+    7.0
     """
 
     def __init__(self, nu=0.1, radius=0.0, name="soft_boundary", **kwargs):
@@ -68,7 +84,7 @@ class SoftBoundaryLoss(keras.losses.Loss):
         return {**super().get_config(), "nu": self.nu, "radius": float(self.radius.numpy())}
 
 
-class RadiusUpdate(keras.callbacks.Callback):
+class _RadiusUpdate(keras.callbacks.Callback):
     """After ``warm_up`` epochs, set ``R`` to the ``1 - nu`` quantile of training distances."""
 
     def __init__(self, loss, detector, images, warm_up):
@@ -197,7 +213,7 @@ class DeepSVDD(KerasImageDetector):
         callbacks, loss = [], squared_distance
         if self.objective == "soft-boundary":
             loss = SoftBoundaryLoss(nu=self.nu)
-            callbacks.append(RadiusUpdate(loss, self, images, self.warm_up_epochs))
+            callbacks.append(_RadiusUpdate(loss, self, images, self.warm_up_epochs))
         trainer.compile(optimizer=self._optimizer(), loss=loss)
         targets, val_targets = (np.tile(self.c_, (len(part), 1)) for part in (inputs, val_inputs))
         self.history_ = self._train(
