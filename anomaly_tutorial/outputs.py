@@ -60,9 +60,12 @@ def write_files(contents: dict, force: bool = False) -> None:
             staged.append((Path(temporary), path, data))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
+        written = {}
         for temporary, path, data in staged:
             os.replace(temporary, path)
-            _record(path, data)
+            written.setdefault(path.parent, {})[path.name] = _checksum(data)
+        for folder, checksums in written.items():
+            _record(folder, checksums)
     except BaseException:
         for temporary, _, _ in staged:
             with contextlib.suppress(FileNotFoundError):
@@ -121,13 +124,12 @@ def _ours(path: Path) -> bool:
     return _manifest(path.parent).get(path.name) == _checksum(path.read_bytes())
 
 
-def _record(path: Path, data: bytes) -> None:
-    entries = _manifest(path.parent)
-    entries[path.name] = _checksum(data)
-    handle, temporary = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=path.parent)
+def _record(folder: Path, checksums: dict) -> None:
+    entries = {**_manifest(folder), **checksums}
+    handle, temporary = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=folder)
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         json.dump(entries, stream, indent=1, sort_keys=True)
-    os.replace(temporary, path.parent / MANIFEST)
+    os.replace(temporary, folder / MANIFEST)
 
 
 __all__ = ["MANIFEST", "check_targets", "figure_bytes", "write_files"]
