@@ -8,11 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-full data benchmark lint clean-venv
+.PHONY: help setup lab test test-backends test-full data benchmark lint clean-venv
 
 help:
 	@echo "make lab        set up (first time) and open the notebooks in JupyterLab"
 	@echo "make test       unit tests + every notebook in quick mode (what CI runs)"
+	@echo "make test-backends  detector and save/load tests on Keras's JAX and PyTorch backends"
 	@echo "make test-full  notebooks in full mode, compared with their committed outputs"
 	@echo "make data       regenerate data/ deterministically"
 	@echo "make benchmark  every detector on every bundled dataset -> reports/"
@@ -33,6 +34,14 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(NBVAL) tests notebooks
+
+# The detectors use keras.ops only, so they run on every Keras backend; this checks JAX and
+# PyTorch (CPU builds). torch is pinned: an unpinned install would pull a multi-GB CUDA build.
+BACKEND_TESTS := tests/test_detector_contract.py tests/test_persistence.py
+test-backends: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'jax[cpu]' 'torch==2.13.0'
+	KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
+	KERAS_BACKEND=torch ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
 
 # Full mode compares every text output with the committed one (timings are sanitized).
 test-full: $(STAMP)

@@ -73,9 +73,9 @@ def benchmark_one(
     detector = make_detector(name, quick=quick, random_state=random_state)
     started = time.perf_counter()
     if name in SUPERVISED:
-        from anomaly_tutorial.detectors import labeled  # imports Keras: only when needed
+        from anomaly_tutorial.detectors import labeled_regressor  # imports Keras: when needed
 
-        detector.fit(*labeled.training_set(dataset, labelled, random_state=random_state))
+        detector.fit(*labeled_regressor.training_set(dataset, labelled, random_state=random_state))
     else:
         detector.fit(dataset.train_images)
     fit_seconds = time.perf_counter() - started

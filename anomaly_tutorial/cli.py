@@ -6,23 +6,22 @@
     anomaly-tutorial make-data [--out DIR] [--force]
 
 Mistakes (unknown names, missing or empty folders, wrong image sizes, a folder that is not a
-saved model) end with a one-line error and exit code 2, never a traceback. Nothing that
-exists is overwritten without ``--force``.
+saved model) end with a one-line error and exit code 2; any other error is a bug and keeps its
+traceback. Every output is written under a temporary name and renamed, and ``--force``
+replaces only files this program wrote (:mod:`anomaly_tutorial.outputs`).
 """
 
 import argparse
 import csv
+import io
 import sys
 import time
 from pathlib import Path
 
 from anomaly_tutorial import runtime  # noqa: F401  (configures TensorFlow before Keras loads)
+from anomaly_tutorial.errors import AnomalyTutorialError, UsageError
 
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for; printed as one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,8 +39,9 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     try:
         return arguments.handler(arguments) or 0
-    except (UsageError, ValueError, FileExistsError, FileNotFoundError) as error:
-        print(f"anomaly-tutorial {arguments.command}: error: {error}", file=sys.stderr)
+    except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
+        message = " ".join(str(error).split())
+        print(f"anomaly-tutorial {arguments.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("anomaly-tutorial: interrupted", file=sys.stderr)
@@ -59,20 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("benchmark", help="every detector on every bundled dataset")
     bench.add_argument("--quick", action="store_true", help="small data and few epochs")
-    bench.add_argument(
-        "--datasets",
-        nargs="+",
-        default=list(DATASET_NAMES),
-        metavar="NAME",
-        help=f"from: {', '.join(DATASET_NAMES)} (default: all)",
-    )
-    bench.add_argument(
-        "--detectors",
-        nargs="+",
-        default=list(ALL_DETECTORS),
-        metavar="NAME",
-        help=f"from: {', '.join(ALL_DETECTORS)} (default: all)",
-    )
+    for flag, names in (("--datasets", DATASET_NAMES), ("--detectors", ALL_DETECTORS)):
+        bench.add_argument(
+            flag, nargs="+", choices=names, default=list(names), metavar="NAME",
+            help=f"from: {', '.join(names)} (default: all)",
+        )  # fmt: skip
     bench.add_argument("--out", type=Path, default=Path("reports"), help="default: reports/")
     bench.add_argument("--force", action="store_true", help="replace an earlier report")
     bench.set_defaults(handler=_benchmark)
@@ -94,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         help="share of held-out normal images to flag (0.05)",
     )
     train.add_argument("--quick", action="store_true", help="fast setting (for trying out)")
+    _max_pixels_argument(train)
     train.add_argument("--force", action="store_true", help="replace an earlier saved model")
     train.set_defaults(handler=_train)
 
@@ -102,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")
     score.add_argument("--out", type=Path, default=Path("scores.csv"), help="default: scores.csv")
     score.add_argument("--maps", type=Path, help="write anomaly-map overlays (PNG) here")
-    score.add_argument("--force", action="store_true", help="replace existing output files")
+    score.add_argument("--force", action="store_true", help="replace earlier output files")
+    _max_pixels_argument(score)
     score.set_defaults(handler=_score)
 
     data = commands.add_parser("make-data", help="regenerate the bundled textures and glyphs")
@@ -114,17 +107,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _max_pixels_argument(parser) -> None:
+    from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
+
+    def positive(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+        return int(text)
+
+    parser.add_argument(
+        "--max-pixels",
+        type=positive,
+        default=MAX_PIXELS,
+        help=f"refuse larger images before reading them (default {MAX_PIXELS} = 4096x4096)",
+    )
+
+
 def _say(message: str) -> None:
     # One line per step, flushed: readable in a terminal, a log file or CI alike.
     print(message, file=sys.stderr, flush=True)
 
 
 def _benchmark(arguments) -> int:
-    from anomaly_tutorial import benchmark, report, tables
+    from anomaly_tutorial import benchmark, outputs, report, tables
 
     out = arguments.out
-    if (out / report.REPORT).exists() and not arguments.force:
-        raise UsageError(f"{out / report.REPORT} exists. Use --force to replace it.")
+    files = report.report_files(out, arguments.datasets, arguments.detectors)
+    outputs.check_targets(files, arguments.force)  # before the work, not after
     runs = benchmark.run_benchmark(
         arguments.datasets, arguments.detectors, quick=arguments.quick, progress=_say
     )
@@ -144,25 +153,26 @@ def _train(arguments) -> int:
             f"{arguments.detector} needs labelled anomalies, but train uses only "
             f"{arguments.data}/train/good. Train it in Python (notebook 02)."
         )
-    if not 0.0 < arguments.false_alarm_rate < 1.0:
-        raise UsageError(f"--false-alarm-rate must be in (0, 1); got {arguments.false_alarm_rate}")
-    persistence.check_writable(arguments.out, arguments.force)
-    dataset = datasets.load_folder(arguments.data)
-    fit_images, validation_images = datasets.split_normal(dataset.train_images, 0.2)
-    detector = make_detector(arguments.detector, quick=arguments.quick)
-    _say(f"Training {arguments.detector} on {len(fit_images)} images of {arguments.data} ...")
-    started = time.perf_counter()
-    detector.fit(fit_images)
-    seconds = time.perf_counter() - started
-    validation_scores = metrics.anomaly_scores(detector, validation_images)
-    threshold = metrics.threshold_normal_quantile(
-        validation_scores, 1.0 - arguments.false_alarm_rate
+    if not 0.0 <= arguments.false_alarm_rate < 1.0:
+        raise UsageError(f"--false-alarm-rate must be in [0, 1); got {arguments.false_alarm_rate}")
+    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
+    dataset = datasets.load_folder(arguments.data, max_pixels=arguments.max_pixels)
+    detector = make_detector(
+        arguments.detector, quick=arguments.quick, false_alarm_rate=arguments.false_alarm_rate
     )
-    persistence.save(detector, arguments.out, threshold=threshold, force=arguments.force)
-    print(f"Trained {arguments.detector} on {len(fit_images)} images in {seconds:.1f} s.")
+    count = len(dataset.train_images)
+    _say(f"Training {arguments.detector} on {count} images of {arguments.data} ...")
+    started = time.perf_counter()
+    detector.fit(dataset.train_images)
+    seconds = time.perf_counter() - started
+    persistence.save(detector, arguments.out, force=arguments.force)
     print(
-        f"Threshold {threshold:.6g}: flags {arguments.false_alarm_rate:.0%} of the "
-        f"{len(validation_images)} held-out normal images (anomaly iff score > threshold)."
+        f"Trained {arguments.detector} on {count} images in {seconds:.1f} s "
+        f"({detector.validation_fraction:.0%} of them held out to set the threshold)."
+    )
+    print(
+        f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
+        f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
     )
     if len(dataset.test_images) and len(set(dataset.test_labels)) == 2:
         test_scores = metrics.anomaly_scores(detector, dataset.test_images)
@@ -173,56 +183,103 @@ def _train(arguments) -> int:
 
 
 def _score(arguments) -> int:
-    from anomaly_tutorial import datasets, metrics, persistence
+    import numpy as np
+
+    from anomaly_tutorial import datasets, outputs, persistence
+    from anomaly_tutorial.detectors import detector_class
 
     meta = persistence.read_metadata(arguments.model)
-    _refuse_existing(arguments.out, arguments.force)
-    shape = meta.get("image_shape")
-    color = None if shape is None else ("gray" if shape[2] == 1 else "rgb")
-    images, paths = datasets.read_images(arguments.paths, color=color)
-    if shape is not None and list(images.shape[1:3]) != shape[:2]:
+    files = _image_files(arguments.paths)
+    overlays = {}
+    if arguments.maps is not None:
+        if not hasattr(detector_class(meta["detector"]), "anomaly_map"):
+            raise UsageError(
+                f"the {meta['detector']} model has no anomaly maps; --maps needs a localising "
+                "detector such as conv_autoencoder."
+            )
+        overlays = _overlay_paths(files, arguments.maps)
+    outputs.check_targets([arguments.out, *overlays.values()], arguments.force)
+    height, width, channels = meta["image_shape"]
+    color = "gray" if channels == 1 else "rgb"
+    images, paths = datasets.read_images(
+        [file for file, _ in files], color=color, max_pixels=arguments.max_pixels
+    )
+    if images.shape[1:3] != (height, width):
         raise UsageError(
             f"the images are {images.shape[1]}x{images.shape[2]} but the model in "
-            f"{arguments.model} was trained on {shape[0]}x{shape[1]}."
+            f"{arguments.model} was trained on {height}x{width}."
         )
     detector = persistence.load(arguments.model)
-    scores = metrics.anomaly_scores(detector, images)
-    threshold = meta.get("threshold")
-    with open(arguments.out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "anomaly_score", "label"])
-        for path, score in zip(paths, scores, strict=True):
-            label = "" if threshold is None else ("anomaly" if score > threshold else "normal")
-            writer.writerow([str(path), f"{score:.6g}", label])
-    flagged = (
-        "" if threshold is None else f", {int((scores > threshold).sum())} above the threshold"
-    )
-    print(f"Scored {len(scores)} images{flagged} -> {arguments.out}")
-    if arguments.maps is not None:
-        _write_maps(detector, images, paths, arguments.maps, arguments.force)
+    scores = -detector.score_samples(images)
+    anomalous = detector.predict(images) == -1
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["path", "anomaly_score", "label"])
+    for path, score, flag in zip(paths, scores, anomalous, strict=True):
+        writer.writerow([path, f"{score:.6g}", "anomaly" if flag else "normal"])
+    contents = {arguments.out: table.getvalue().encode("utf-8")}
+    if overlays:
+        maps = detector.anomaly_map(images)
+        contents.update(_overlays(images, maps, overlays, [file for file, _ in files]))
+    outputs.write_files(contents, arguments.force)
+    flagged = int(np.sum(anomalous))
+    print(f"Scored {len(scores)} images, {flagged} predicted anomalous -> {arguments.out}")
+    if overlays:
+        print(f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}")
     return 0
 
 
-def _write_maps(detector, images, paths, folder: Path, force: bool) -> None:
-    if not hasattr(detector, "anomaly_map"):
-        raise UsageError("this model has no anomaly maps; --maps needs a localising detector.")
+def _image_files(paths) -> list[tuple[Path, Path]]:
+    """``(file, relative name)`` of every image: a folder's images keep the folder's name."""
+    from anomaly_tutorial.datasets import imagefiles
+
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += [(file, Path(path.name) / file.name) for file in imagefiles.list_images(path)]
+        else:
+            files.append((path, Path(path.name)))
+    for file, _ in files:
+        try:
+            str(file).encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"{_printable(file)}: the file name is not valid UTF-8 and cannot be written to "
+                "the CSV; rename the file."
+            ) from None
+    return files
+
+
+def _overlay_paths(files, folder: Path) -> dict[Path, Path]:
+    """Overlay file of each image, mirroring the folders given; name clashes are refused."""
+    targets, sources = {}, {}
+    for file, relative in files:
+        target = folder / relative.with_name(f"{relative.stem}_map.png")
+        if target in sources:
+            raise UsageError(
+                f"{file} and {sources[target]} would both write {target}; score them in "
+                "separate runs or pass their folders instead."
+            )
+        sources[target], targets[file] = file, target
+    return targets
+
+
+def _overlays(images, maps, overlays, files) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from anomaly_tutorial import outputs, plots
 
-    from anomaly_tutorial import plots
+    return {
+        overlays[file]: outputs.figure_bytes(
+            plots.plot_anomaly_maps(images[index : index + 1], maps[index : index + 1])
+        )
+        for index, file in enumerate(files)
+    }
 
-    targets = [folder / f"{Path(path).stem}_map.png" for path in paths]
-    for target in targets:
-        _refuse_existing(target, force)
-    folder.mkdir(parents=True, exist_ok=True)
-    maps = detector.anomaly_map(images)
-    for index, target in enumerate(targets):
-        figure = plots.plot_anomaly_maps(images[index : index + 1], maps[index : index + 1])
-        figure.savefig(target, dpi=100, bbox_inches="tight")
-        plt.close(figure)
-    print(f"Wrote {len(targets)} anomaly-map overlays to {folder}")
+
+def _printable(path) -> str:
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _make_data(arguments) -> int:
@@ -232,18 +289,14 @@ def _make_data(arguments) -> int:
     glyph_folder = glyphs.default_glyphs_folder()
     if arguments.out is not None:
         texture_folder, glyph_folder = arguments.out / "textures", arguments.out / "glyphs"
-    textures.generate_textures(texture_folder, force=arguments.force)
-    print(f"Wrote the texture data to {texture_folder}")
-    glyphs.generate_glyphs(glyph_folder, force=arguments.force)
-    print(f"Wrote the glyph data to {glyph_folder}")
+    try:
+        textures.generate_textures(texture_folder, force=arguments.force)
+        print(f"Wrote the texture data to {texture_folder}")
+        glyphs.generate_glyphs(glyph_folder, force=arguments.force)
+        print(f"Wrote the glyph data to {glyph_folder}")
+    except FileExistsError as error:  # the generators' refusal to replace files
+        raise UsageError(str(error)) from None
     return 0
-
-
-def _refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists. Use --force to replace it.")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name.")
 
 
 if __name__ == "__main__":  # pragma: no cover

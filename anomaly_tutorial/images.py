@@ -2,10 +2,12 @@
 
 Images are float32 in [0, 1], channels-last. ``(n, H, W)`` and ``(n, H, W, C)`` are accepted,
 uint8 is scaled by 1/255; anything else is rejected with a ``ValueError`` that says what was
-expected.
+expected (an :class:`~anomaly_tutorial.errors.InputError`).
 """
 
 import numpy as np
+
+from anomaly_tutorial.errors import InputError
 
 _CHANNELS = (1, 3)
 
@@ -17,35 +19,41 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
     """
     array = np.asarray(images)
     if array.dtype == object:
-        raise ValueError(f"{name} must be a numeric array of images, got dtype=object.")
+        raise InputError(f"{name} must be a numeric array of images, got dtype=object.")
+    if array.ndim == 3 and array.shape[-1] == 3:
+        # (64, 64, 3) is one RGB image far more often than 64 grayscale images 3 pixels wide.
+        raise InputError(
+            f"{name} has shape {array.shape}: one RGB image, not a batch. Pass {name}[None] "
+            f"(shape {(1, *array.shape)}); grayscale images 3 pixels wide need {name}[..., None]."
+        )
     if array.ndim == 3:
         array = array[..., np.newaxis]
     if array.ndim != 4:
-        raise ValueError(
+        raise InputError(
             f"{name} must be a batch of images shaped (n, H, W) or (n, H, W, C); "
             f"got an array with shape {array.shape}. A single image needs a leading axis: "
             f"image[np.newaxis]."
         )
     n_images, height, width, channels = array.shape
     if n_images == 0:
-        raise ValueError(f"{name} contains no images (shape {array.shape}).")
+        raise InputError(f"{name} contains no images (shape {array.shape}).")
     if channels not in _CHANNELS:
-        raise ValueError(
+        raise InputError(
             f"{name} must have 1 (grayscale) or 3 (RGB) channels in the last axis; "
             f"got shape {array.shape}. Channels go last: (n, H, W, C)."
         )
     if height < 2 or width < 2:
-        raise ValueError(f"{name} images must be at least 2x2 pixels; got {height}x{width}.")
+        raise InputError(f"{name} images must be at least 2x2 pixels; got {height}x{width}.")
     if array.dtype == np.uint8:
         return array.astype(np.float32) / np.float32(255.0)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must be uint8 or float in [0, 1]; got dtype {array.dtype}.")
+        raise InputError(f"{name} must be uint8 or float in [0, 1]; got dtype {array.dtype}.")
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
+        raise InputError(f"{name} contains NaN or infinite values.")
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(
+        raise InputError(
             f"{name} must be uint8, or float scaled to [0, 1]; got values in "
             f"[{low:.3g}, {high:.3g}]. Divide by 255 (or by the data's maximum) first."
         )
@@ -63,7 +71,7 @@ def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str) -> None:
         return
     height, width, channels = image_shape(images)
     fit_height, fit_width, fit_channels = fitted_shape
-    raise ValueError(
+    raise InputError(
         f"X has images of {height}x{width} with {channels} channel(s), but {owner} was fitted "
         f"on {fit_height}x{fit_width} with {fit_channels} channel(s). Resize or convert the "
         f"images first."

@@ -4,27 +4,31 @@ from pathlib import Path
 
 import matplotlib
 
-from anomaly_tutorial import plots, tables
+from anomaly_tutorial import outputs, plots, tables
 from anomaly_tutorial.benchmark import Run, machine_description, rows
 
 REPORT = "benchmark.md"
 
 
+def report_files(out_dir, dataset_names, detector_names) -> list[Path]:
+    """Every file :func:`write_report` may write for these names (to check before running)."""
+    names = [REPORT, "image_auroc.png"]
+    for dataset in dataset_names:
+        names += [f"roc_{dataset}.png", *(f"maps_{name}_{dataset}.png" for name in detector_names)]
+    return [Path(out_dir) / name for name in names]
+
+
 def write_report(runs: list[Run], out_dir, *, quick: bool = False, force: bool = False) -> Path:
     """Write ``out_dir/benchmark.md`` and its figures; returns the Markdown file's path.
 
-    Files this function wrote before are replaced only with ``force=True``; nothing else in
-    ``out_dir`` is touched.
+    Existing files are replaced only with ``force=True``, and only those this program wrote
+    (:mod:`anomaly_tutorial.outputs`); nothing else in ``out_dir`` is touched.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise FileExistsError(f"{out_dir} is a file; the report needs a folder.")
     report = out_dir / REPORT
-    if report.exists() and not force:
-        raise FileExistsError(f"{report} exists. Use --force to replace it.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [{run.row[key] for run in runs} for key in ("dataset", "detector")]
+    outputs.check_targets(report_files(out_dir, *names), force)
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
     figures = []
     for dataset in dict.fromkeys(run.row["dataset"] for run in runs):
@@ -45,9 +49,7 @@ def write_report(runs: list[Run], out_dir, *, quick: bool = False, force: bool =
         auroc.setdefault(run.row["dataset"], {})[run.row["detector"]] = run.row["image_auroc"]
     bars = plots.plot_bars(auroc, ylabel="image AUROC", reference=0.5, ylim=(0, 1.08))
     figures.append(("image_auroc.png", bars))
-    for filename, figure in figures:
-        figure.savefig(out_dir / filename, dpi=100, bbox_inches="tight")
-        plt.close(figure)
+    contents = {out_dir / name: outputs.figure_bytes(figure) for name, figure in figures}
 
     mode = (
         "quick mode (small data, few epochs: for checking, not for conclusions)"
@@ -69,5 +71,6 @@ def write_report(runs: list[Run], out_dir, *, quick: bool = False, force: bool =
         *[f"![{name}]({name})" for name, _ in figures],
         "",
     ]
-    report.write_text("\n".join(lines), encoding="utf-8")
+    contents[report] = "\n".join(lines).encode("utf-8")
+    outputs.write_files(contents, force)
     return report

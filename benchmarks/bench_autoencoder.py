@@ -13,9 +13,9 @@ import os
 import time
 
 from anomaly_tutorial import benchmark, datasets, metrics, tables
-from anomaly_tutorial.detectors import autoencoder, make_detector
+from anomaly_tutorial.detectors import conv_autoencoder, make_detector
 
-CONFIGS = {"default": {}, "plain": autoencoder.PLAIN}
+CONFIGS = {"default": {}, "plain": conv_autoencoder.PLAIN}
 
 
 def measure(config: str, dataset, random_state: int = 0) -> dict:

@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import autoencoder, corruption, make_detector, reconstruction
+from anomaly_tutorial.detectors import corruption, make_detector, reconstruction
 
 
 def _stripes(n_images, size=16, seed=0):
@@ -139,7 +139,11 @@ def test_unfitted_detector_raises_not_fitted_error(method, data):
     ("params", "match"),
     [
         ({"loss": "hinge"}, "loss"),
-        ({"scoring": "mse_median"}, "scoring"),
+        ({"error": "psnr"}, "error"),
+        ({"reduction": "median"}, "reduction"),
+        ({"epochs": 2.7}, "epochs"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"normalize_errors": "yes"}, "normalize_errors"),
         ({"validation_fraction": 0.0}, "validation_fraction"),
         ({"epochs": 0}, "epochs"),
         ({"mask_rate": 1.0}, "mask_rate"),
@@ -152,8 +156,13 @@ def test_bad_hyper_parameters_are_rejected_at_fit(params, match, data):
         make_detector("conv_autoencoder", quick=True, **params).fit(data["train"])
 
 
+def test_latent_dim_none_keeps_the_feature_map_as_the_code(data):
+    detector = make_detector("conv_autoencoder", quick=True, epochs=1, latent_dim=None)
+    assert np.all(np.isfinite(detector.fit(data["train"]).score_samples(data["normal"])))
+
+
 def test_a_single_image_cannot_be_split_for_validation(data):
-    with pytest.raises(ValueError, match="at least 2 images"):
+    with pytest.raises(ValueError, match="Cannot hold out validation_fraction=0.2 of 1 image"):
         make_detector("conv_autoencoder", quick=True).fit(data["train"][:1])
 
 
@@ -182,7 +191,7 @@ def test_training_with_the_ssim_loss_runs(data):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_scikit_learn_api_checks_that_apply_to_image_detectors_pass():
-    detector = autoencoder.build(quick=True, epochs=1)
+    detector = make_detector("conv_autoencoder", quick=True, epochs=1)
     check_estimator(detector, expected_failed_checks=EXPECTED_FAILED_CHECKS)
 
 

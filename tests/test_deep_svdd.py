@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return deep_svdd.build(quick=True).fit(data["train"])
+    return make_detector("deep_svdd", quick=True).fit(data["train"])
 
 
 def _layer_biases(model):
@@ -66,7 +66,9 @@ def test_predict_returns_plus_one_or_minus_one_cut_at_offset(fitted, data):
 
 
 def test_clone_keeps_every_hyper_parameter():
-    detector = deep_svdd.build(quick=True, objective="soft-boundary", nu=0.2, random_state=3)
+    detector = make_detector(
+        "deep_svdd", quick=True, objective="soft-boundary", nu=0.2, random_state=3
+    )
     assert clone(detector).get_params() == detector.get_params()
 
 
@@ -95,7 +97,7 @@ def test_any_image_size_and_channel_count_is_accepted(shape, dtype):
     images = rng.random((12, *shape)).astype(np.float32)
     if dtype == np.uint8:
         images = (images * 255).astype(np.uint8)
-    detector = deep_svdd.build(quick=True, epochs=1).fit(images)
+    detector = make_detector("deep_svdd", quick=True, epochs=1).fit(images)
     scores = detector.score_samples(images)
     assert scores.shape == (12,)
     assert np.all(np.isfinite(scores)) and np.all(scores <= 0)
@@ -103,7 +105,7 @@ def test_any_image_size_and_channel_count_is_accepted(shape, dtype):
 
 def test_same_seed_gives_the_same_scores_and_another_seed_does_not(data):
     scores = [
-        deep_svdd.build(quick=True, random_state=seed)
+        make_detector("deep_svdd", quick=True, random_state=seed)
         .fit(data["train"])
         .score_samples(data["test_normal"])
         for seed in (0, 0, 1)
@@ -116,7 +118,9 @@ def test_same_seed_gives_the_same_scores_and_another_seed_does_not(data):
 def test_feature_network_has_no_bias_terms(fitted, data, batch_norm):
     detector = fitted
     if batch_norm:
-        detector = deep_svdd.build(quick=True, epochs=1, batch_norm=True).fit(data["train"])
+        detector = make_detector("deep_svdd", quick=True, epochs=1, batch_norm=True).fit(
+            data["train"]
+        )
     assert _layer_biases(detector.model_) == []
     for layer in detector.model_.layers:
         assert not getattr(layer, "use_bias", False), layer.name
@@ -126,7 +130,7 @@ def test_feature_network_has_no_bias_terms(fitted, data, batch_norm):
 
 
 def test_use_bias_true_puts_bias_terms_back_for_the_collapse_demonstration(data):
-    network = deep_svdd.build(quick=True, use_bias=True).build_network((16, 16, 1))
+    network = make_detector("deep_svdd", quick=True, use_bias=True).build_network((16, 16, 1))
     assert _layer_biases(network)
 
 
@@ -134,7 +138,9 @@ def test_only_a_network_with_biases_can_map_every_image_to_the_centre(fitted, da
     # The trivial solution of the paper (Proposition 2): all weights 0, last bias = c.
     centre = fitted.c_
     for use_bias in (False, True):
-        network = deep_svdd.build(quick=True, use_bias=use_bias).build_network((16, 16, 1))
+        network = make_detector("deep_svdd", quick=True, use_bias=use_bias).build_network(
+            (16, 16, 1)
+        )
         zeros = [np.zeros_like(weight) for weight in network.get_weights()]
         if use_bias:
             zeros[-1] = centre
@@ -153,11 +159,8 @@ def test_centre_has_no_coordinate_near_zero(fitted):
 
 
 def test_centre_is_the_mean_feature_with_near_zero_coordinates_pushed_out():
-    class FixedFeatures:
-        def predict(self, images, **kwargs):
-            return np.array([[-0.02, 0.0, 0.05, 0.5, -0.3], [0.0, 0.0, 0.05, 0.7, -0.5]])
-
-    centre = DeepSVDD(center_eps=0.1)._initial_center(FixedFeatures(), np.zeros((2, 8, 8, 1)))
+    features = np.array([[-0.02, 0.0, 0.05, 0.5, -0.3], [0.0, 0.0, 0.05, 0.7, -0.5]])
+    centre = deep_svdd.initial_center(features, eps=0.1)
     np.testing.assert_allclose(centre, [-0.1, 0.1, 0.1, 0.6, -0.4], rtol=1e-6)
 
 
@@ -178,8 +181,8 @@ def test_soft_boundary_loss_only_penalises_images_outside_the_radius():
 
 
 def test_soft_boundary_leaves_about_nu_of_the_training_images_outside_the_radius(data):
-    detector = deep_svdd.build(
-        quick=True, objective="soft-boundary", nu=0.25, epochs=4, warm_up_epochs=1
+    detector = make_detector(
+        "deep_svdd", quick=True, objective="soft-boundary", nu=0.25, epochs=4, warm_up_epochs=1
     ).fit(data["train"])
     assert detector.radius_ > 0
     outside = -detector.score_samples(data["train"]) > detector.radius_**2
@@ -192,9 +195,16 @@ def test_history_records_training_and_held_out_normal_loss(fitted):
 
 
 def test_pretraining_trains_an_autoencoder_first(data):
-    detector = deep_svdd.build(quick=True, epochs=1, pretrain_epochs=2).fit(data["train"])
+    detector = make_detector("deep_svdd", quick=True, epochs=1, pretrain_epochs=2).fit(
+        data["train"]
+    )
     assert len(detector.pretrain_history_["loss"]) == 2
-    assert deep_svdd.build(quick=True, pretrain_epochs=0).fit(data["train"]).pretrain_history_ == {}
+    assert (
+        make_detector("deep_svdd", quick=True, pretrain_epochs=0)
+        .fit(data["train"])
+        .pretrain_history_
+        == {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -207,6 +217,9 @@ def test_pretraining_trains_an_autoencoder_first(data):
         ("epochs", 0),
         ("batch_size", 0),
         ("latent_dim", 0),
+        ("latent_dim", None),
+        ("epochs", 2.7),
+        ("use_bias", "no"),
         ("pretrain_epochs", -1),
         ("warm_up_epochs", -1),
         ("learning_rate", 0.0),
@@ -216,14 +229,14 @@ def test_pretraining_trains_an_autoencoder_first(data):
     ],
 )
 def test_bad_hyper_parameters_are_rejected_with_a_value_error_naming_them(data, param, value):
-    detector = deep_svdd.build(quick=True, **{param: value})
+    detector = make_detector("deep_svdd", quick=True, **{param: value})
     with pytest.raises(ValueError, match=param):
         detector.fit(data["train"])
 
 
 def test_fit_needs_at_least_two_images(data):
-    with pytest.raises(ValueError, match="at least 2"):
-        deep_svdd.build(quick=True).fit(data["train"][:1])
+    with pytest.raises(ValueError, match="Cannot hold out"):
+        make_detector("deep_svdd", quick=True).fit(data["train"][:1])
 
 
 def test_scoring_images_of_another_size_is_a_value_error(fitted):
@@ -243,7 +256,9 @@ def test_fitted_detector_saves_and_loads_without_pickle(fitted, data, tmp_path):
 def test_scikit_learn_estimator_checks_that_apply_pass():
     """What still runs on a detector of images: cloning, params, repr, tags, unfitted errors."""
     results = check_estimator(
-        deep_svdd.build(quick=True), expected_failed_checks=EXPECTED_FAILED_CHECKS, on_skip=None
+        make_detector("deep_svdd", quick=True),
+        expected_failed_checks=EXPECTED_FAILED_CHECKS,
+        on_skip=None,
     )
     passed = {result["check_name"] for result in results if result["status"] == "passed"}
     assert {"check_estimators_unfitted", "check_get_params_invariance", "check_set_params"} <= (

@@ -42,3 +42,9 @@ def test_bad_images_are_rejected_with_a_message_that_says_what_was_expected(arra
 def test_error_names_the_argument():
     with pytest.raises(ValueError, match="train_images"):
         as_images(np.zeros((4, 4)), name="train_images")
+
+
+def test_a_single_rgb_image_is_refused_with_a_hint_to_add_the_batch_axis():
+    with pytest.raises(ValueError, match=r"one RGB image, not a batch. Pass X\[None\]"):
+        as_images(np.zeros((64, 64, 3), dtype=np.float32))
+    assert as_images(np.zeros((64, 64, 3), dtype=np.float32)[None]).shape == (1, 64, 64, 3)

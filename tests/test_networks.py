@@ -90,11 +90,10 @@ def test_encoder_rejects_unpadded_input_shape():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [({"filters": ()}, "filters"), ({"latent_dim": 0}, "latent_dim"), ({"activation": "x"}, "act")],
+    ("filters", "latent_dim", "match"), [((), 4, "filters"), ((8,), 0, "latent_dim")]
 )
-def test_builders_reject_bad_arguments(kwargs, match):
+def test_builders_reject_bad_arguments(filters, latent_dim, match):
     with pytest.raises(ValueError, match=match):
-        networks.build_encoder((16, 16, 1), **kwargs)
+        networks.build_encoder((16, 16, 1), filters, latent_dim)
     with pytest.raises(ValueError, match=match):
-        networks.build_decoder((16, 16, 1), **kwargs)
+        networks.build_decoder((16, 16, 1), filters, latent_dim)

@@ -12,6 +12,7 @@ The bundled textures are loaded through this same code, so your own folder follo
 path as the course data.
 """
 
+import os
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -19,6 +20,7 @@ import numpy as np
 
 from anomaly_tutorial.datasets.dataset import GOOD, AnomalyDataset
 from anomaly_tutorial.datasets.imagefiles import (
+    MAX_PIXELS,
     DatasetError,
     check_options,
     convert,
@@ -32,7 +34,7 @@ from anomaly_tutorial.datasets.imagefiles import (
 _PARTS = ("train", "test", "ground_truth")
 
 
-def load_folder(path, *, resize=None, color=None) -> AnomalyDataset:
+def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> AnomalyDataset:
     """Load an MVTec-layout folder into an :class:`AnomalyDataset` (notebooks 00 and 05).
 
     The dataset is named after the folder. Only ``train/good`` is required; ``test/`` and
@@ -46,7 +48,8 @@ def load_folder(path, *, resize=None, color=None) -> AnomalyDataset:
     (with anti-aliasing) and mask (nearest neighbour). Without them, mixed sizes or channel
     counts raise :class:`DatasetError`, as do a missing ``train/good``, empty folders,
     unreadable files, masks without an image, defect images without a mask, and masks whose
-    size differs from their image. Nothing is ever written into ``path``.
+    size differs from their image. Images of more than ``max_pixels`` pixels are refused
+    before they are decoded. Nothing is ever written into ``path``.
     """
     resize, color = check_options(resize, color)
     root = Path(path)
@@ -55,6 +58,9 @@ def load_folder(path, *, resize=None, color=None) -> AnomalyDataset:
     if not root.is_dir():
         raise DatasetError(f"{root}: is not a folder; expected an MVTec-layout dataset folder.")
     train_dir = root / "train" / "good"
+    for folder in (root, root / "train", train_dir):
+        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise DatasetError(f"{folder}: cannot be read (permission denied).")
     if not train_dir.is_dir():
         raise DatasetError(
             f"{root}: missing train/good/ folder. Put the normal training images in "
@@ -66,7 +72,7 @@ def load_folder(path, *, resize=None, color=None) -> AnomalyDataset:
 
     test_files = [file for _, files in test_groups for file in files]
     defects = [defect for defect, files in test_groups for _ in files]
-    raw = [read_image(file) for file in train_files + test_files]
+    raw = [read_image(file, max_pixels) for file in train_files + test_files]
     images = stack([convert(image, resize, color) for image in raw], train_files + test_files)
     train_images, test_images = images[: len(train_files)], images[len(train_files) :]
     if not test_files:
@@ -77,7 +83,7 @@ def load_folder(path, *, resize=None, color=None) -> AnomalyDataset:
         raw_test = raw[len(train_files) :]
         test_masks = np.stack(
             [
-                resize_mask(_read_mask(mask_files.get(file), image.shape[:2]), resize)
+                resize_mask(_read_mask(mask_files.get(file), image.shape[:2], max_pixels), resize)
                 for file, image in zip(test_files, raw_test, strict=True)
             ]
         ).reshape(len(test_files), *images.shape[1:3])
@@ -144,10 +150,10 @@ def _match_masks(truth_dir: Path, test_groups) -> dict[Path, Path] | None:
     return masks
 
 
-def _read_mask(path: Path | None, image_size) -> np.ndarray:
+def _read_mask(path: Path | None, image_size, max_pixels: int) -> np.ndarray:
     if path is None:
         return np.zeros(image_size, dtype=bool)
-    mask = read_image(path).max(axis=-1) > 0.5
+    mask = read_image(path, max_pixels).max(axis=-1) > 0.5
     if mask.shape != tuple(image_size):
         raise DatasetError(
             f"{path}: mask is {mask.shape[0]}x{mask.shape[1]} pixels but its image is "

@@ -13,24 +13,28 @@ import numpy as np
 from skimage import color as skcolor
 from skimage import transform
 
+from anomaly_tutorial.errors import DatasetError, InputError
+
 #: File types read as images (lower case). Anything else in an image folder is an error.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 #: Files that operating systems drop into folders; skipped like any name starting with ".".
 IGNORED_FILES = ("Thumbs.db", "desktop.ini")
 COLORS = ("gray", "rgb")
-
-
-class DatasetError(ValueError):
-    """A data folder or image file that cannot be loaded; the message names the path."""
+#: Images with more pixels are refused before they are decoded (``max_pixels=``): an 8000x8000
+#: photo would take 2.6 GB as float32 just to be rejected for its size.
+MAX_PIXELS = 4096 * 4096
 
 
 def visible_entries(folder: Path) -> list[Path]:
     """Entries of ``folder`` in natural order (2.png before 10.png), without hidden files."""
-    entries = [
-        entry
-        for entry in folder.iterdir()
-        if not entry.name.startswith(".") and entry.name not in IGNORED_FILES
-    ]
+    try:
+        entries = [
+            entry
+            for entry in folder.iterdir()
+            if not entry.name.startswith(".") and entry.name not in IGNORED_FILES
+        ]
+    except OSError as error:
+        raise DatasetError(f"{folder}: cannot list this folder ({error.strerror}).") from None
     return sorted(entries, key=_natural_key)
 
 
@@ -57,14 +61,28 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def read_image(path: Path) -> np.ndarray:
-    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped."""
+def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped.
+
+    Its size is read from the file header first: an image of more than ``max_pixels`` pixels
+    is refused before it is decoded.
+    """
     try:
         with warnings.catch_warnings():
             # On an unreadable file imageio tries every plugin, and its legacy ones warn.
             warnings.simplefilter("ignore", DeprecationWarning)
             # index=0: the first frame of an animated GIF or multi-page TIFF.
+            height, width = iio.improps(path, index=0).shape[:2]
+            if height * width > max_pixels:
+                raise DatasetError(
+                    f"{path}: {width}x{height} pixels, more than max_pixels={max_pixels}. "
+                    "Shrink the image, or raise the limit (max_pixels=..., CLI: --max-pixels)."
+                )
             array = iio.imread(path, index=0)
+    except DatasetError:
+        raise
+    except PermissionError:
+        raise DatasetError(f"{path}: cannot read this image file (permission denied).") from None
     except Exception as error:  # imageio raises many types for unreadable files
         raise DatasetError(
             f"{path}: cannot read this image file; it is corrupt, truncated or not really a "
@@ -92,14 +110,14 @@ def read_image(path: Path) -> np.ndarray:
 def check_options(resize, color) -> tuple[tuple[int, int] | None, str | None]:
     """Validate the ``resize`` and ``color`` arguments shared by every loader."""
     if color is not None and color not in COLORS:
-        raise ValueError(f"color must be None, 'gray' or 'rgb'; got {color!r}.")
+        raise InputError(f"color must be None, 'gray' or 'rgb'; got {color!r}.")
     if resize is not None:
         try:
             height, width = (int(size) for size in resize)
         except (TypeError, ValueError):
-            raise ValueError(f"resize must be None or (height, width); got {resize!r}.") from None
+            raise InputError(f"resize must be None or (height, width); got {resize!r}.") from None
         if height < 2 or width < 2 or (height, width) != tuple(resize):
-            raise ValueError(f"resize must hold two integers >= 2; got {resize!r}.")
+            raise InputError(f"resize must hold two integers >= 2; got {resize!r}.")
         resize = (height, width)
     return resize, color
 
@@ -142,12 +160,14 @@ def stack(images: list[np.ndarray], paths: list[Path]) -> np.ndarray:
     return np.stack(images).astype(np.float32)
 
 
-def read_images(paths, *, resize=None, color=None) -> tuple[np.ndarray, tuple[str, ...]]:
+def read_images(
+    paths, *, resize=None, color=None, max_pixels=MAX_PIXELS
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Read image files (a folder means its image files) into float32 (n, H, W, C).
 
     Returns ``(images, paths)``, the paths as strings in the order read. The checks and the
-    ``resize`` / ``color`` options are those of :func:`load_folder`. Used to score your own
-    images with a fitted detector (notebook 05).
+    ``resize``, ``color`` and ``max_pixels`` options are those of :func:`load_folder`. Used to
+    score your own images with a fitted detector (notebook 05).
     """
     resize, color = check_options(resize, color)
     if isinstance(paths, str | Path):
@@ -164,5 +184,5 @@ def read_images(paths, *, resize=None, color=None) -> tuple[np.ndarray, tuple[st
             raise DatasetError(f"{path}: does not exist.")
     if not files:
         raise DatasetError("read_images got no paths.")
-    images = [convert(read_image(file), resize, color) for file in files]
+    images = [convert(read_image(file, max_pixels), resize, color) for file in files]
     return stack(images, files), tuple(str(file) for file in files)

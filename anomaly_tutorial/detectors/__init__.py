@@ -1,37 +1,55 @@
-"""The detector registry: every method of the course under one stable name (notebook 00).
+"""The detector registry: every method of the course under one stable name (notebook 00)::
 
->>> detector = make_detector("hog_ocsvm", quick=True)
->>> detector.fit(train_images).score_samples(test_images)   # higher = more normal
+    detector = make_detector("hog_ocsvm", quick=True)
+    detector.fit(train_images).score_samples(test_images)  # higher = more normal
 
-Modules are imported on first use, so that ``hog_ocsvm`` does not pay for importing Keras.
+Each name is a module holding one class: ``hog_ocsvm.HOGOneClassSVM``,
+``labeled_regressor.LabeledRegressor``, ``conv_autoencoder.ConvAutoencoder`` and
+``deep_svdd.DeepSVDD``. Modules are imported on first use, so that ``hog_ocsvm`` does not pay
+for importing Keras.
 """
 
 import importlib
+
+from anomaly_tutorial.errors import InputError
 
 #: Detectors fitted on normal images only (``fit(X)``).
 ONE_CLASS = ("hog_ocsvm", "conv_autoencoder", "deep_svdd")
 #: Detectors that need labels (``fit(X, y)`` with y = 1 for anomalies).
 SUPERVISED = ("labeled_regressor",)
-
-_MODULES = {
-    "hog_ocsvm": "anomaly_tutorial.detectors.hog_ocsvm",
-    "labeled_regressor": "anomaly_tutorial.detectors.labeled",
-    "conv_autoencoder": "anomaly_tutorial.detectors.autoencoder",
-    "deep_svdd": "anomaly_tutorial.detectors.deep_svdd",
+_CLASSES = {
+    "hog_ocsvm": "HOGOneClassSVM",
+    "labeled_regressor": "LabeledRegressor",
+    "conv_autoencoder": "ConvAutoencoder",
+    "deep_svdd": "DeepSVDD",
 }
+
+
+def detector_class(name: str) -> type:
+    """The class registered as ``name`` (one of ``ONE_CLASS + SUPERVISED``)."""
+    if name not in _CLASSES:
+        raise InputError(f"Unknown detector {name!r}. Known detectors: {', '.join(_CLASSES)}.")
+    module = importlib.import_module(f"{__name__}.{name}")
+    return getattr(module, _CLASSES[name])
+
+
+def detector_name(detector) -> str:
+    """The registry name of ``detector``'s class; ValueError if it is not one of ours."""
+    for name, class_name in _CLASSES.items():
+        if type(detector).__name__ == class_name and detector_class(name) is type(detector):
+            return name
+    raise ValueError(f"{type(detector).__name__} is not a registered detector.")
 
 
 def make_detector(name: str, quick: bool = False, random_state: int = 0, **params):
     """Build the detector registered as ``name``, unfitted.
 
-    ``quick=True`` picks a fast setting for tests and CI; ``params`` override constructor
-    arguments (for a pipeline, ``step__param`` names work too).
+    Its defaults are the class's; ``quick=True`` applies the class's ``QUICK_PARAMS`` (a fast
+    setting for tests and CI), then ``params`` override any constructor argument.
     """
-    if name not in _MODULES:
-        known = ", ".join(sorted(_MODULES))
-        raise ValueError(f"Unknown detector {name!r}. Known detectors: {known}.")
-    module = importlib.import_module(_MODULES[name])
-    return module.build(quick=quick, random_state=random_state, **params)
+    cls = detector_class(name)
+    detector = cls(random_state=random_state, **(cls.QUICK_PARAMS if quick else {}))
+    return detector.set_params(**params)
 
 
-__all__ = ["ONE_CLASS", "SUPERVISED", "make_detector"]
+__all__ = ["ONE_CLASS", "SUPERVISED", "detector_class", "detector_name", "make_detector"]

@@ -1,28 +1,146 @@
-"""What every image detector shares: input checks, ``offset_``, ``decision_function``, ``predict``.
+"""What every image detector shares: checks, the validation split and the one threshold rule.
 
 The API is scikit-learn's outlier-detector convention, exactly as ``sklearn.svm.OneClassSVM``
 (notebook 00): ``score_samples`` is higher for more normal images, ``decision_function`` is
 ``score_samples - offset_`` (negative = anomaly) and ``predict`` returns +1 / -1.
+
+``offset_`` is the only threshold. ``fit`` holds out ``validation_fraction`` of the images, fits
+on the rest and puts ``offset_`` at the ``false_alarm_rate`` quantile of the held-out *normal*
+images' scores, so ``predict`` flags about that share of normal images. ``set_threshold`` moves
+it later, from other normal images, without refitting.
 """
+
+import contextlib
+import numbers
+import random
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.model_selection import train_test_split
 
+# scikit-learn's own declarative parameter checks: a private module, but stable since 1.2.
+from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils.validation import check_is_fitted, check_scalar
+
+from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape
 
 
-class ImageDetector(OutlierMixin, BaseEstimator):
-    """Base class. Subclasses implement ``_fit(images, y)`` and ``_score_samples(images)``.
+@contextlib.contextmanager
+def keeping_global_random_state():
+    """Put back Python's and NumPy's global random states afterwards: fitting a detector must
+    not change a user's random numbers (``OneClassSVM`` and Keras's seeding both draw on them)."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
 
-    ``_fit`` must set ``offset_`` (and any other learned attribute ending in ``_``).
-    Images reach both methods validated: float32 ``(n, H, W, C)`` in [0, 1].
+
+class PositiveInts(Options):
+    """Parameter constraint: a tuple (or list) of positive ints such as ``(16, 32)``."""
+
+    def __init__(self, empty: bool = False):
+        super().__init__(type=tuple, options=set())
+        self.empty = empty
+
+    def is_satisfied_by(self, val):
+        if not isinstance(val, tuple | list) or len(val) < (not self.empty):
+            return False
+        return all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in val
+        )
+
+    def __str__(self):
+        return f"a {'' if self.empty else 'non-empty '}tuple of positive ints"
+
+
+#: Shared by most constraint dicts: an int >= 1.
+POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
+
+
+class ImageDetector(OutlierMixin, BaseEstimator):
+    """Base class of the detectors: subclasses implement ``_fit`` and ``_score_samples``.
+
+    ``_fit(images, labels, val_images, val_labels)`` gets validated float32 ``(n, H, W, C)``
+    images: the part to fit on and the held-out part (labels are None for one-class
+    detectors). It sets the learned attributes; ``fit`` then sets ``offset_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anomaly_tutorial.detectors import make_detector
+    >>> images = np.random.default_rng(0).random((40, 16, 16), dtype=np.float32)
+    >>> detector = make_detector("hog_ocsvm").fit(images[:30])
+    >>> flagged = detector.set_threshold(images[30:], false_alarm_rate=0.5).predict(images[30:])
+    >>> float(np.mean(flagged == -1))
+    0.5
     """
 
+    _parameter_constraints: dict = {
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "false_alarm_rate": [Interval(numbers.Real, 0, 1, closed="left")],
+        "random_state": [Interval(numbers.Integral, 0, 2**32 - 1, closed="both")],
+    }
+    #: Constructor arguments that ``make_detector(name, quick=True)`` uses: fast, for tests.
+    QUICK_PARAMS: dict = {}
+    #: Docs of what every detector shares, written once: each key in a subclass's docstring is
+    #: replaced by its value when the class is created.
+    _DOC_PARTS = {
+        "{shared_parameters}": """validation_fraction : float in (0, 1), default=0.2
+        Share of ``X`` held out; ``offset_`` is set on its normal images.
+    false_alarm_rate : float in [0, 1), default=0.05
+        Share of held-out normal images that ``predict`` flags.
+    random_state : int, default=0
+        Seed of the validation split (and of a network's weights and shuffling).""",
+        "{offset_attribute}": """offset_ : float
+        The threshold: ``predict`` is -1 where ``score_samples < offset_``.""",
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for marker, text in cls._DOC_PARTS.items():
+            cls.__doc__ = cls.__doc__.replace(marker, text)
+
+    def _store_params(self, arguments: dict) -> None:
+        # scikit-learn's rule: __init__ stores its arguments under their own names, nothing else.
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+
     def fit(self, X, y=None):
+        """Fit on the images ``X`` (and labels ``y``, for the labelled detector); returns self.
+
+        ``validation_fraction`` of ``X`` is held out; ``offset_`` is set from its normal images.
+        """
+        self._validate_params()
+        labels = self._check_labels(y)
         images = as_images(X)
+        if labels is not None and len(labels) != len(images):
+            raise InputError(
+                f"y must hold one label per image: got {len(labels)} for {len(images)} images."
+            )
+        fit_part, held_out = self.validation_split(len(images), labels)
         self.image_shape_ = image_shape(images)
-        self._fit(images, y)
+        part_labels = (None, None) if labels is None else (labels[fit_part], labels[held_out])
+        with keeping_global_random_state():
+            self._seed()
+            self._fit(images[fit_part], part_labels[0], images[held_out], part_labels[1])
+        normal = held_out if labels is None else held_out[labels[held_out] == 0]
+        return self.set_threshold(images[normal])
+
+    def set_threshold(self, X_normal, false_alarm_rate=None):
+        """Set ``offset_`` so that ``predict`` flags ``false_alarm_rate`` of ``X_normal``.
+
+        ``X_normal`` are normal images the detector was not fitted on; ``false_alarm_rate``
+        defaults to the constructor's. Nothing is refitted. Returns ``self``.
+        """
+        rate = self.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
+        check_scalar(
+            rate, "false_alarm_rate", numbers.Real, min_val=0, max_val=1, include_boundaries="left"
+        )
+        scores = self.score_samples(X_normal).astype(np.float64)
+        self.offset_ = float(np.quantile(scores, rate))
         return self
 
     def score_samples(self, X):
@@ -43,19 +161,37 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         check_fitted_shape(images, self.image_shape_, type(self).__name__)
         return images
 
-    def _fit(self, images: np.ndarray, y) -> None:  # pragma: no cover - abstract
+    def _check_labels(self, y):
+        """One-class detectors ignore ``y``, as ``OneClassSVM`` does."""
+        return None
+
+    def validation_split(self, n_images: int, y=None):
+        """The sorted indices ``(fit part, held-out part)`` that ``fit`` uses for ``n_images``
+        images (stratified by the labels ``y``, if given): the held-out normal images are those
+        ``offset_`` was set on, and what ``set_threshold`` may use again."""
+        fraction = self.validation_fraction
+        n_fit = round((1 - fraction) * n_images)
+        try:
+            if not 1 <= n_fit < n_images:
+                raise ValueError("one part would be empty")
+            parts = train_test_split(
+                np.arange(n_images),
+                train_size=n_fit,
+                random_state=self.random_state,
+                stratify=y,
+            )
+        except ValueError as error:  # too few images (of a class) to split
+            raise InputError(
+                f"Cannot hold out validation_fraction={fraction} of {n_images} image(s) for the "
+                f"threshold and fit on the rest ({error}); use more images."
+            ) from None
+        return np.sort(parts[0]), np.sort(parts[1])
+
+    def _seed(self) -> None:
+        """Seed what ``_fit`` draws from (the Keras detectors seed Keras)."""
+
+    def _fit(self, images, labels, val_images, val_labels) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _score_samples(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
-
-
-def offset_from_normal_scores(normal_scores, false_alarm_rate: float) -> float:
-    """The ``offset_`` that flags ``false_alarm_rate`` of held-out *normal* images.
-
-    This is the default threshold rule of the one-class deep detectors: no anomaly is needed to
-    choose it, only normal images the model did not train on.
-    """
-    if not 0.0 <= false_alarm_rate < 1.0:
-        raise ValueError(f"false_alarm_rate must be in [0, 1); got {false_alarm_rate!r}.")
-    return float(np.quantile(np.asarray(normal_scores, dtype=np.float64), false_alarm_rate))

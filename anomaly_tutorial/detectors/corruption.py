@@ -13,9 +13,28 @@ import keras
 class RandomBlobCorruption(keras.layers.Layer):
     """During training only, overwrite random blobs covering ``rate`` of the pixels.
 
-    Blobs are about ``blob_size`` pixels across. Each image's blobs are filled either with a
-    flat random grey or, with probability ``shift_share``, with the same texture brightened or
-    darkened by a random amount. At inference (``training=False``) the layer does nothing.
+    Each image's blobs are filled either with a flat random grey or, with probability
+    ``shift_share``, with the same texture brightened or darkened by a random amount. At
+    inference (``training=False``) the layer does nothing.
+
+    Parameters
+    ----------
+    rate : float in [0, 1), default=0.25
+        Share of the pixels of a batch hidden under blobs.
+    blob_size : int, default=8
+        Blob size in pixels.
+    shift_share : float in [0, 1], default=0.5
+        Probability that an image's blobs show its own texture, shifted in brightness.
+    seed : int or None, default=None
+        Seed of the blobs and fills.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.full((2, 32, 32, 1), 0.5, dtype=np.float32)
+    >>> damage = RandomBlobCorruption(rate=0.25, seed=0)
+    >>> bool(np.all(np.asarray(damage(images, training=False)) == images))
+    True
     """
 
     def __init__(self, rate=0.25, blob_size=8, shift_share=0.5, seed=None, **kwargs):

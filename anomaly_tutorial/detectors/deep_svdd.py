@@ -15,15 +15,16 @@ What the paper warns about, and this module keeps:
 - weight decay (AdamW) and optional autoencoder pre-training of ``phi`` as an encoder.
 """
 
+from numbers import Integral, Real
+
 import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from anomaly_tutorial import runtime
 from anomaly_tutorial.detectors import networks
-from anomaly_tutorial.detectors.base import ImageDetector, offset_from_normal_scores
+from anomaly_tutorial.detectors.base import POSITIVE_INT
+from anomaly_tutorial.detectors.keras_base import KerasImageDetector
 
-OBJECTIVES = ("one-class", "soft-boundary")
 #: Keras's default 0.99 averages BatchNorm statistics over ~100 steps, but a small training set
 #: gives a few steps per epoch, so scoring would still use the untrained network's statistics
 #: (measured on brick with filters=(16, 32, 64): AUROC 0.51 at 0.99, 0.95 at 0.9 and at 0.5).
@@ -50,7 +51,23 @@ class SoftBoundaryLoss(keras.losses.Loss):
 
     Only images outside the sphere of radius ``R`` are pulled in, as in OneClassSVM, where
     ``nu`` bounds the fraction of training images left outside. ``R`` is not trained by
-    gradient: :class:`RadiusUpdate` sets it after each epoch (the paper's schedule).
+    gradient: ``DeepSVDD`` sets it after each epoch (the paper's schedule).
+
+    Parameters
+    ----------
+    nu : float in (0, 1], default=0.1
+        Weight ``1 / nu`` of the images outside the sphere.
+    radius : float, default=0.0
+        Start value of ``R``, a non-trainable ``keras.Variable``.
+    name : str, default="soft_boundary"
+        Keras's name of the loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = SoftBoundaryLoss(nu=0.5, radius=1.0)
+    >>> float(loss(np.zeros((1, 2)), np.array([[2.0, 0.0]])))  # 1 + (4 - 1) / 0.5
+    7.0
     """
 
     def __init__(self, nu=0.1, radius=0.0, name="soft_boundary", **kwargs):
@@ -67,127 +84,115 @@ class SoftBoundaryLoss(keras.losses.Loss):
         return {**super().get_config(), "nu": self.nu, "radius": float(self.radius.numpy())}
 
 
-class RadiusUpdate(keras.callbacks.Callback):
+class _RadiusUpdate(keras.callbacks.Callback):
     """After ``warm_up`` epochs, set ``R`` to the ``1 - nu`` quantile of training distances."""
 
-    def __init__(self, loss, network, images, center, warm_up):
+    def __init__(self, loss, detector, images, warm_up):
         super().__init__()
-        self.loss, self.network, self.images = loss, network, images
-        self.center, self.warm_up = center, int(warm_up)
+        self.loss, self.detector, self.images, self.warm_up = loss, detector, images, warm_up
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 >= self.warm_up:
-            features = self.network.predict(self.images, batch_size=256, verbose=0)
-            distances = np.sqrt(np.sum((features - self.center) ** 2, axis=1))
+            distances = np.sqrt(-self.detector._score_samples(self.images))
             self.loss.radius.assign(float(np.quantile(distances, 1.0 - self.loss.nu)))
 
 
-class DeepSVDD(ImageDetector):
+class DeepSVDD(KerasImageDetector):
     """Deep SVDD anomaly detector with the scikit-learn outlier API (notebook 04).
 
     ``score_samples`` is minus the squared distance of ``phi(x)`` to the centre ``c_``.
 
     Parameters
     ----------
-    filters, latent_dim : the feature network ``phi``: one stride-2 convolution per entry of
-        ``filters``, then a dense layer to ``latent_dim`` features
+    filters : tuple of int, default=(16, 32)
+        The feature network ``phi``: one stride-2 convolution per entry, then a dense layer
         (:func:`.networks.build_encoder`). Two halvings keep the 2x2 layout of an 8x8 digit.
-    use_bias : ``False`` (the paper). ``True`` adds bias terms to every layer, which lets the
+    latent_dim : int, default=32
+        Number of features ``phi`` outputs.
+    use_bias : bool, default=False
+        ``False``, as in the paper. ``True`` adds bias terms to every layer, which lets the
         network collapse to a constant; it exists to demonstrate that pitfall.
-    batch_norm : BatchNorm after each convolution, without shift and scale when ``use_bias`` is
-        ``False``. Off by default: it helped on the digits (mean AUROC 0.990 vs 0.974 over ten
-        digits) but hurt on the faces (0.63 vs 0.93), whose batches are tiny (notebook 04).
-    epochs, batch_size, learning_rate, weight_decay : AdamW training of the Deep SVDD loss.
-    pretrain_epochs : epochs of autoencoder pre-training of ``phi`` (with a mirror decoder,
-        :func:`.networks.build_decoder`) before ``c_`` is chosen; 0 (default) disables it. On
-        these small datasets it did not help (notebook 04 shows the comparison).
-    objective : ``"one-class"`` (pull every image towards ``c_``) or ``"soft-boundary"``
-        (pull only the images outside the radius ``R``; see :class:`SoftBoundaryLoss`).
-    nu : soft-boundary only, in (0, 1]: the fraction of training images allowed outside ``R``.
-    warm_up_epochs : soft-boundary only: epochs of one-class training before ``R`` is updated.
-    center_eps : coordinates of ``c_`` closer to 0 than this are moved to ``+-center_eps``.
-    validation_fraction : normal training images held out for ``val_loss`` and ``offset_``.
-    false_alarm_rate : fraction of held-out normal images that ``predict`` flags. This rule is
-        used for both objectives; the paper's soft-boundary rule, "anomaly iff outside ``R``",
-        would be ``offset_ = -radius_**2``.
+    batch_norm : bool, default=False
+        BatchNorm after each convolution, without shift and scale when ``use_bias=False``.
+    epochs : int, default=50
+        Training epochs of the Deep SVDD loss (AdamW).
+    batch_size : int, default=32
+        Images per training step and per inference call.
+    learning_rate : float, default=1e-3
+        AdamW's learning rate.
+    weight_decay : float, default=1e-4
+        AdamW's weight decay.
+    pretrain_epochs : int, default=0
+        Epochs of autoencoder pre-training of ``phi`` (with a mirror decoder) before ``c_`` is
+        chosen; 0 disables it.
+    objective : {"one-class", "soft-boundary"}, default="one-class"
+        Pull every image towards ``c_``, or only those outside the radius ``R``
+        (:class:`SoftBoundaryLoss`). ``predict`` cuts at ``offset_`` for both; the paper's
+        soft-boundary rule, "anomaly iff outside ``R``", would be ``offset_ = -radius_**2``.
+    nu : float in (0, 1], default=0.1
+        Soft-boundary only: the share of training images allowed outside ``R``.
+    warm_up_epochs : int, default=5
+        Soft-boundary only: epochs of one-class training before ``R`` is updated.
+    center_eps : float, default=0.1
+        Coordinates of ``c_`` closer to 0 than this are moved to ``+-center_eps``.
+    {shared_parameters}
+    {verbose_parameter}
 
     Attributes
     ----------
-    model_ : the trained feature network ``phi`` (a plain Keras model, no bias terms).
-    c_ : the centre, float32 ``(latent_dim,)``. radius_ : ``R`` (0 for "one-class").
-    history_, pretrain_history_ : Keras loss curves (``val_loss`` on held-out normal images).
+    model_ : keras.Model
+        The trained feature network ``phi`` (a plain Keras model).
+    c_ : ndarray of shape (latent_dim,)
+        The centre.
+    radius_ : float
+        ``R`` (0 for ``"one-class"``).
+    history_, pretrain_history_ : dict
+        Keras loss curves (``val_loss`` on held-out normal images); the second is empty
+        without pre-training.
+    {offset_attribute}
+
+    See Also
+    --------
+    anomaly_tutorial.detectors.hog_ocsvm.HOGOneClassSVM : the kernel method it generalises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.random.default_rng(0).random((20, 8, 8), dtype=np.float32)
+    >>> detector = DeepSVDD(filters=(4,), latent_dim=4, epochs=1).fit(images)
+    >>> detector.features(images[:3]).shape, detector.predict(images[:3]).shape
+    ((3, 4), (3,))
     """
 
-    def __init__(
-        self,
-        filters=(16, 32),
-        latent_dim=32,
-        use_bias=False,
-        batch_norm=False,
-        epochs=50,
-        batch_size=32,
-        learning_rate=1e-3,
-        weight_decay=1e-4,
-        pretrain_epochs=0,
-        objective="one-class",
-        nu=0.1,
-        warm_up_epochs=5,
-        center_eps=0.1,
-        validation_fraction=0.2,
-        false_alarm_rate=0.05,
-        random_state=0,
-        verbose=0,
-    ):
-        self.filters = filters
-        self.latent_dim = latent_dim
-        self.use_bias = use_bias
-        self.batch_norm = batch_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.pretrain_epochs = pretrain_epochs
-        self.objective = objective
-        self.nu = nu
-        self.warm_up_epochs = warm_up_epochs
-        self.center_eps = center_eps
-        self.validation_fraction = validation_fraction
-        self.false_alarm_rate = false_alarm_rate
-        self.random_state = random_state
-        self.verbose = verbose
+    QUICK_PARAMS = {"filters": (8, 16), "latent_dim": 16, "epochs": 3, "warm_up_epochs": 1}
+    _parameter_constraints: dict = {
+        **KerasImageDetector._parameter_constraints,
+        "latent_dim": POSITIVE_INT,
+        "use_bias": ["boolean"],
+        "batch_norm": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "objective": [StrOptions({"one-class", "soft-boundary"})],
+        "nu": [Interval(Real, 0, 1, closed="right")],
+        "warm_up_epochs": [Interval(Integral, 0, None, closed="left")],
+        "center_eps": [Interval(Real, 0, None, closed="left")],
+    }
 
-    def _check_params(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}; got {self.objective!r}.")
-        if not 0.0 < self.nu <= 1.0:
-            raise ValueError(f"nu must be in (0, 1]; got {self.nu!r}.")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}."
-            )
-        for name in ("epochs", "batch_size", "latent_dim"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive int; got {getattr(self, name)!r}.")
-        for name in ("pretrain_epochs", "warm_up_epochs"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be an int >= 0; got {getattr(self, name)!r}.")
-        if self.learning_rate <= 0 or self.weight_decay < 0 or self.center_eps < 0:
-            raise ValueError(
-                "learning_rate must be > 0, weight_decay and center_eps >= 0; got "
-                f"{self.learning_rate!r}, {self.weight_decay!r}, {self.center_eps!r}."
-            )
-        if not 0.0 <= self.false_alarm_rate < 1.0:
-            raise ValueError(f"false_alarm_rate must be in [0, 1); got {self.false_alarm_rate!r}.")
+    def __init__(self, filters=(16, 32), latent_dim=32, use_bias=False, batch_norm=False, epochs=50,
+                 batch_size=32, learning_rate=1e-3, weight_decay=1e-4, pretrain_epochs=0,
+                 objective="one-class", nu=0.1, warm_up_epochs=5, center_eps=0.1,
+                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
+                 verbose=0):  # fmt: skip
+        self._store_params(locals())
 
     def build_network(self, padded_shape) -> keras.Model:
         """The feature network ``phi`` for padded images of ``padded_shape``; no bias terms."""
         network = networks.build_encoder(
             padded_shape,
             self.filters,
-            int(self.latent_dim),
+            self.latent_dim,
             use_bias=self.use_bias,
             batch_norm=self.batch_norm,
-            activation="leaky_relu",
             name="phi",
         )
         for layer in network.layers:
@@ -195,100 +200,47 @@ class DeepSVDD(ImageDetector):
                 layer.momentum = BATCH_NORM_MOMENTUM
         return network
 
-    def _fit(self, images, y):
-        self._check_params()
-        if len(images) < 2:
-            raise ValueError(f"X needs at least 2 images (one held out); got {len(images)}.")
-        runtime.set_seed(self.random_state)
-        fit_images, val_images = train_test_split(
-            images, test_size=self.validation_fraction, random_state=self.random_state
-        )
-        padded_fit, padded_val = self._pad(fit_images), self._pad(val_images)
-        network = self.build_network(padded_fit.shape[1:])
+    def _fit(self, images, labels, val_images, val_labels):
+        inputs, val_inputs = self._network_input(images), self._network_input(val_images)
+        self.model_ = self.build_network(inputs.shape[1:])
         self.pretrain_history_ = {}
         if self.pretrain_epochs > 0:
-            self.pretrain_history_ = self._pretrain(network, padded_fit, padded_val)
-        self.c_ = self._initial_center(network, padded_fit)
+            self.pretrain_history_ = self._pretrain(inputs, val_inputs)
+        self.c_ = initial_center(self._predict(images), self.center_eps)
         self.radius_ = 0.0
-        history = self._train(network, padded_fit, padded_val)
-        self.model_ = network
-        self.history_ = {key: [float(v) for v in values] for key, values in history.items()}
-        self.offset_ = offset_from_normal_scores(
-            self._score_samples(val_images), self.false_alarm_rate
-        )
-
-    def _pretrain(self, network, padded_fit, padded_val) -> dict:
-        # The decoder is thrown away afterwards, so it may keep its biases: only phi must not.
-        decoder = networks.build_decoder(
-            padded_fit.shape[1:], self.filters, int(self.latent_dim), name="pretrain_decoder"
-        )
-        autoencoder = keras.Model(network.inputs, decoder(network.outputs[0]), name="pretrain")
-        autoencoder.compile(
-            optimizer=keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay),
-            loss="mse",
-        )
-        history = autoencoder.fit(
-            padded_fit,
-            padded_fit,
-            validation_data=(padded_val, padded_val),
-            epochs=int(self.pretrain_epochs),
-            batch_size=int(self.batch_size),
-            verbose=self.verbose,
-        )
-        return {key: [float(v) for v in values] for key, values in history.history.items()}
-
-    def _initial_center(self, network, padded_fit) -> np.ndarray:
-        features = network.predict(padded_fit, batch_size=256, verbose=0)
-        return initial_center(features, self.center_eps)
-
-    def _train(self, network, padded_fit, padded_val) -> dict:
         # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network.
-        trainer = keras.Model(network.inputs, network.outputs, name="deep_svdd_trainer")
-        callbacks = []
+        trainer = keras.Model(self.model_.inputs, self.model_.outputs, name="deep_svdd_trainer")
+        callbacks, loss = [], squared_distance
         if self.objective == "soft-boundary":
             loss = SoftBoundaryLoss(nu=self.nu)
-            callbacks.append(
-                RadiusUpdate(loss, network, padded_fit, self.c_, int(self.warm_up_epochs))
-            )
-        else:
-            loss = squared_distance
-        trainer.compile(
-            optimizer=keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay),
-            loss=loss,
-        )
-        history = trainer.fit(
-            padded_fit,
-            np.tile(self.c_, (len(padded_fit), 1)),
-            validation_data=(padded_val, np.tile(self.c_, (len(padded_val), 1))),
-            epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
-            callbacks=callbacks,
-            verbose=self.verbose,
+            callbacks.append(_RadiusUpdate(loss, self, images, self.warm_up_epochs))
+        trainer.compile(optimizer=self._optimizer(), loss=loss)
+        targets, val_targets = (np.tile(self.c_, (len(part), 1)) for part in (inputs, val_inputs))
+        self.history_ = self._train(
+            trainer, inputs, targets, (val_inputs, val_targets), callbacks=callbacks
         )
         if self.objective == "soft-boundary":
             self.radius_ = float(loss.radius.numpy())
-        return history.history
 
-    def _pad(self, images):
-        height, width = images.shape[1:3]
-        return networks.pad_images(images, networks.padded_size(height, width, len(self.filters)))
+    def _optimizer(self):
+        return keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay)
+
+    def _pretrain(self, inputs, val_inputs) -> dict:
+        # The decoder is thrown away afterwards, so it may keep its biases: only phi must not.
+        decoder = networks.build_decoder(
+            inputs.shape[1:], self.filters, self.latent_dim, name="pretrain_decoder"
+        )
+        outputs = decoder(self.model_.outputs[0])
+        autoencoder = keras.Model(self.model_.inputs, outputs, name="pretrain")
+        autoencoder.compile(optimizer=self._optimizer(), loss="mse")
+        return self._train(
+            autoencoder, inputs, inputs, (val_inputs, val_inputs), epochs=self.pretrain_epochs
+        )
 
     def features(self, X) -> np.ndarray:
         """The learned features ``phi(X)``, ``(n, latent_dim)`` (the 2-D plots of notebook 04)."""
-        return self._features(self._check_images(X))
-
-    def _features(self, images):
-        return self.model_.predict(self._pad(images), batch_size=256, verbose=0)
+        return self._predict(self._check_images(X))
 
     def _score_samples(self, images):
-        distances = np.sum((self._features(images) - self.c_) ** 2, axis=1)
+        distances = np.sum((self._predict(images) - self.c_) ** 2, axis=1)
         return -distances.astype(np.float64)
-
-
-def build(quick: bool = False, random_state: int = 0, **params) -> DeepSVDD:
-    """The ``deep_svdd`` detector, unfitted; ``quick=True`` is a small, few-epoch model."""
-    settings = {"random_state": random_state}
-    if quick:
-        settings.update(filters=(8, 16), latent_dim=16, epochs=3, warm_up_epochs=1)
-    settings.update(params)
-    return DeepSVDD(**settings)

@@ -1,44 +1,83 @@
 """``hog_ocsvm``: HOG features -> StandardScaler -> OneClassSVM (notebook 01).
 
-This is the learner's starting point, built as a plain scikit-learn ``Pipeline``: it already has
-``score_samples`` (higher = more normal), ``decision_function`` (``score_samples - offset_`` of
-the SVM) and ``predict`` (+1 / -1), exactly the outlier API every other detector copies.
+The learner's starting point. The fitted ``pipeline_`` is exactly the scikit-learn pipeline a
+learner writes by hand; the class around it adds the threshold rule every detector of the
+course shares (``OneClassSVM.predict`` would cut at the boundary ``nu`` sets, and ignore a
+changed ``offset_``).
 """
 
-from sklearn.pipeline import Pipeline, make_pipeline
+from numbers import Real
+
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
 from anomaly_tutorial.features import HOGFeatures
 
-#: Short names accepted by ``make_detector("hog_ocsvm", nu=0.05)``, mapped to pipeline params.
-_SHORT_NAMES = {
-    "nu": "oneclasssvm__nu",
-    "gamma": "oneclasssvm__gamma",
-    "kernel": "oneclasssvm__kernel",
-    "orientations": "hogfeatures__orientations",
-    "pixels_per_cell": "hogfeatures__pixels_per_cell",
-    "cells_per_block": "hogfeatures__cells_per_block",
-}
+_CELLS = [None, *POSITIVE_INT, PositiveInts()]
 
 
-def build(quick: bool = False, random_state: int = 0, **params) -> Pipeline:
-    """The ``hog_ocsvm`` detector, unfitted.
+class HOGOneClassSVM(ImageDetector):
+    """HOG features, standardised, into a OneClassSVM (notebook 01).
 
-    ``quick`` and ``random_state`` change nothing: the pipeline is fast and deterministic as it
-    is. ``nu`` bounds the fraction of training images left outside the boundary (default 0.1).
+    Parameters
+    ----------
+    orientations : int, default=9
+        Orientation bins per HOG cell (:class:`~anomaly_tutorial.features.HOGFeatures`).
+    pixels_per_cell : int, pair of int or None, default=None
+        HOG cell size; ``None`` adapts to the image size.
+    cells_per_block : int, pair of int or None, default=None
+        HOG block size in cells; ``None`` adapts.
+    nu : float in (0, 1], default=0.1
+        OneClassSVM's bound on the share of training images outside its boundary.
+    gamma : {"scale", "auto"} or float, default="scale"
+        RBF kernel width, as in ``OneClassSVM``.
+    kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
+        The SVM's kernel.
+    {shared_parameters}
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted ``make_pipeline(HOGFeatures(...), StandardScaler(), OneClassSVM(...))``.
+    {offset_attribute}
+
+    See Also
+    --------
+    sklearn.svm.OneClassSVM : the estimator at the end of ``pipeline_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.random.default_rng(0).random((20, 16, 16), dtype=np.float32)
+    >>> detector = HOGOneClassSVM().fit(images)
+    >>> detector.predict(images[:3]).shape
+    (3,)
+    >>> [name for name, _ in detector.pipeline_.steps]
+    ['hogfeatures', 'standardscaler', 'oneclasssvm']
     """
-    del quick, random_state  # accepted for the registry's uniform signature
-    pipeline = make_pipeline(HOGFeatures(), StandardScaler(), OneClassSVM(nu=0.1, gamma="scale"))
-    valid = set(pipeline.get_params())
-    resolved = {}
-    for name, value in params.items():
-        key = _SHORT_NAMES.get(name, name)
-        if key not in valid:
-            known = ", ".join(sorted(_SHORT_NAMES))
-            raise ValueError(
-                f"hog_ocsvm has no parameter {name!r}. Use one of {known}, or a pipeline "
-                f"parameter such as 'oneclasssvm__tol'."
-            )
-        resolved[key] = value
-    return pipeline.set_params(**resolved)
+
+    _parameter_constraints: dict = {
+        **ImageDetector._parameter_constraints,
+        "orientations": POSITIVE_INT,
+        "pixels_per_cell": _CELLS,
+        "cells_per_block": _CELLS,
+        "nu": [Interval(Real, 0, 1, closed="right")],
+        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
+        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
+    }
+
+    def __init__(self, orientations=9, pixels_per_cell=None, cells_per_block=None, nu=0.1,
+                 gamma="scale", kernel="rbf", validation_fraction=0.2, false_alarm_rate=0.05,
+                 random_state=0):  # fmt: skip
+        self._store_params(locals())
+
+    def _fit(self, images, labels, val_images, val_labels):
+        hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        svm = OneClassSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma)
+        self.pipeline_ = make_pipeline(hog, StandardScaler(), svm).fit(images)
+
+    def _score_samples(self, images):
+        return self.pipeline_.score_samples(images)

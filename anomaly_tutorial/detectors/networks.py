@@ -11,7 +11,9 @@ backend.
 import keras
 import numpy as np
 
-_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish")
+#: Every convolution is 3x3; leaky ReLU keeps a gradient for negative inputs and maps 0 to 0,
+#: which Deep SVDD needs (notebook 04).
+KERNEL_SIZE, ACTIVATION = 3, "leaky_relu"
 
 
 def padded_size(height: int, width: int, n_downsamplings: int) -> tuple[int, int]:
@@ -66,46 +68,33 @@ def crop_maps(maps, hw: tuple[int, int]) -> np.ndarray:
     return maps[:, top : top + height, left : left + width]
 
 
-def _check_common(filters, latent_dim, activation) -> tuple[int, ...]:
+def _check(shape, filters, latent_dim, argument: str) -> tuple[int, ...]:
     filters = tuple(int(count) for count in filters)
     if not filters or min(filters) < 1:
         raise ValueError(f"filters must be a non-empty sequence of positive ints; got {filters}.")
     if latent_dim is not None and int(latent_dim) < 1:
         raise ValueError(f"latent_dim must be a positive int or None; got {latent_dim!r}.")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {_ACTIVATIONS}; got {activation!r}.")
-    return filters
-
-
-def _check_spatial(shape, filters, argument: str) -> None:
     height, width = int(shape[0]), int(shape[1])
     if padded_size(height, width, len(filters)) != (height, width):
         raise ValueError(
             f"{argument}={tuple(shape)}: height and width must be divisible by "
             f"2**len(filters) = {2 ** len(filters)}; pad the images with pad_images first."
         )
+    return filters
 
 
-def _normalise_and_activate(tensor, use_bias, batch_norm, activation, name):
+def _normalise_and_activate(tensor, use_bias, batch_norm, name):
     if batch_norm:
         # Without bias there must be no learned shift anywhere (Deep SVDD, notebook 04):
         # BN's beta is a bias and gamma could scale features towards zero, so both go.
         tensor = keras.layers.BatchNormalization(
             center=use_bias, scale=use_bias, epsilon=1e-4, name=f"{name}_bn"
         )(tensor)
-    return keras.layers.Activation(activation, name=f"{name}_act")(tensor)
+    return keras.layers.Activation(ACTIVATION, name=f"{name}_act")(tensor)
 
 
 def build_encoder(
-    input_shape,
-    filters=(32, 64, 128),
-    latent_dim=64,
-    *,
-    kernel_size: int = 3,
-    use_bias: bool = True,
-    batch_norm: bool = False,
-    activation: str = "leaky_relu",
-    name: str = "encoder",
+    input_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="encoder"
 ) -> keras.Model:
     """Image ``(H, W, C)`` -> code, halving the size once per entry of ``filters`` (notebook 03).
 
@@ -115,20 +104,19 @@ def build_encoder(
     ``use_bias=False`` removes every bias term (convolutions, dense layer and BatchNorm's
     centre and scale), as Deep SVDD requires (notebook 04).
     """
-    filters = _check_common(filters, latent_dim, activation)
-    _check_spatial(input_shape, filters, "input_shape")
+    filters = _check(input_shape, filters, latent_dim, "input_shape")
     inputs = keras.Input(shape=tuple(input_shape), name=f"{name}_image")
     tensor = inputs
     for stage, count in enumerate(filters, start=1):
         tensor = keras.layers.Conv2D(
             count,
-            kernel_size,
+            KERNEL_SIZE,
             strides=2,
             padding="same",
             use_bias=use_bias,
             name=f"{name}_conv{stage}",
         )(tensor)
-        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, activation, f"{name}{stage}")
+        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, f"{name}{stage}")
     if latent_dim is not None:
         tensor = keras.layers.Flatten(name=f"{name}_flatten")(tensor)
         tensor = keras.layers.Dense(int(latent_dim), use_bias=use_bias, name=f"{name}_code")(tensor)
@@ -136,16 +124,7 @@ def build_encoder(
 
 
 def build_decoder(
-    output_shape,
-    filters=(32, 64, 128),
-    latent_dim=64,
-    *,
-    kernel_size: int = 3,
-    use_bias: bool = True,
-    batch_norm: bool = False,
-    activation: str = "leaky_relu",
-    output_activation: str = "sigmoid",
-    name: str = "decoder",
+    output_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="decoder"
 ) -> keras.Model:
     """The mirror of :func:`build_encoder`: code -> image of ``output_shape`` (notebook 03).
 
@@ -153,8 +132,7 @@ def build_decoder(
     neighbour followed by a convolution, which avoids the checkerboard artefacts of strided
     transposed convolutions; those would light up every reconstruction-error map.
     """
-    filters = _check_common(filters, latent_dim, activation)
-    _check_spatial(output_shape, filters, "output_shape")
+    filters = _check(output_shape, filters, latent_dim, "output_shape")
     height, width, channels = (int(size) for size in output_shape)
     step = 2 ** len(filters)
     code_shape = (height // step, width // step, filters[-1])
@@ -166,7 +144,7 @@ def build_decoder(
         tensor = keras.layers.Dense(
             int(np.prod(code_shape)), use_bias=use_bias, name=f"{name}_dense"
         )(inputs)
-        tensor = _normalise_and_activate(tensor, use_bias, False, activation, f"{name}0")
+        tensor = _normalise_and_activate(tensor, use_bias, False, f"{name}0")
         tensor = keras.layers.Reshape(code_shape, name=f"{name}_reshape")(tensor)
     # The exact mirror: after each upsampling, as many channels as the encoder had at that size;
     # the last upsampling goes straight to the image, so no wide layer runs at full resolution.
@@ -176,15 +154,15 @@ def build_decoder(
         if count is None:
             break
         tensor = keras.layers.Conv2D(
-            count, kernel_size, padding="same", use_bias=use_bias, name=f"{name}_conv{stage}"
+            count, KERNEL_SIZE, padding="same", use_bias=use_bias, name=f"{name}_conv{stage}"
         )(tensor)
-        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, activation, f"{name}{stage}")
+        tensor = _normalise_and_activate(tensor, use_bias, batch_norm, f"{name}{stage}")
     outputs = keras.layers.Conv2D(
         channels,
-        kernel_size,
+        KERNEL_SIZE,
         padding="same",
         use_bias=use_bias,
-        activation=output_activation,
+        activation="sigmoid",
         name=f"{name}_image",
     )(tensor)
     return keras.Model(inputs, outputs, name=name)

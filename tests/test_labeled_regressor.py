@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import persistence
 from anomaly_tutorial.detectors import SUPERVISED, make_detector
-from anomaly_tutorial.detectors.labeled import LabeledDetector
+from anomaly_tutorial.detectors.labeled_regressor import LabeledRegressor
 
 
 def blemished_images(n_per_class=24, shape=(16, 16, 1), random_state=0):
@@ -39,26 +39,32 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     images, labels = data
-    return LabeledDetector(epochs=40, batch_size=16).fit(images, labels)
+    return LabeledRegressor(epochs=40).fit(images, labels)
 
 
 def test_labeled_regressor_is_registered_as_supervised():
     assert "labeled_regressor" in SUPERVISED
     detector = make_detector("labeled_regressor", quick=True, head="classifier")
-    assert isinstance(detector, LabeledDetector)
+    assert isinstance(detector, LabeledRegressor)
     assert detector.head == "classifier"
-    assert detector.epochs < LabeledDetector().epochs
+    assert detector.epochs < LabeledRegressor().epochs
 
 
-def test_registry_rejects_unknown_parameter():
-    with pytest.raises(ValueError, match="nb_epoch"):
+def test_registry_defaults_are_the_class_defaults():
+    registry = make_detector("labeled_regressor").get_params()
+    assert registry == LabeledRegressor().get_params()
+    assert (registry["features"], registry["epochs"], registry["batch_size"]) == ("pixels", 15, 16)
+
+
+def test_registry_rejects_unknown_parameter_naming_the_valid_ones():
+    with pytest.raises(ValueError, match="nb_epoch.*Valid parameters are.*epochs"):
         make_detector("labeled_regressor", nb_epoch=3)
 
 
 def test_score_samples_is_minus_the_network_output(fitted, data):
     images, _ = data
-    outputs = fitted.model_.predict(fitted._table(images), verbose=0).ravel()
-    np.testing.assert_allclose(fitted.score_samples(images), -outputs, rtol=1e-6)
+    outputs = fitted.model_.predict(fitted._network_input(images), verbose=0).ravel()
+    np.testing.assert_allclose(fitted.score_samples(images), -outputs, rtol=1e-5, atol=1e-6)
 
 
 def test_labelled_anomalies_score_lower_than_normal_images(fitted, data):
@@ -66,19 +72,28 @@ def test_labelled_anomalies_score_lower_than_normal_images(fitted, data):
     assert auroc(fitted, images, labels) > 0.9
 
 
-def test_predict_is_minus_one_where_the_output_exceeds_the_threshold(fitted, data):
-    images, _ = data
-    scores = fitted.score_samples(images)
-    assert fitted.offset_ == -fitted.threshold == -0.5
-    np.testing.assert_allclose(fitted.decision_function(images), scores + 0.5)
+def test_offset_flags_the_false_alarm_rate_of_held_out_normal_images(fitted, data):
+    images, labels = data
+    held_out = fitted.validation_split(len(images), labels.astype(np.float32))[1]
+    normal = held_out[labels[held_out] == 0]
+    expected = np.quantile(fitted.score_samples(images[normal]), fitted.false_alarm_rate)
+    assert fitted.offset_ == pytest.approx(expected)
     predictions = fitted.predict(images)
-    assert set(np.unique(predictions)) <= {-1, 1}
-    np.testing.assert_array_equal(predictions, np.where(-scores > 0.5, -1, 1))
+    np.testing.assert_array_equal(
+        predictions, np.where(fitted.score_samples(images) < expected, -1, 1)
+    )
+
+
+def test_held_out_part_is_stratified_and_gives_a_validation_loss(fitted, data):
+    images, labels = data
+    held_out = fitted.validation_split(len(images), labels.astype(np.float32))[1]
+    assert 0 < labels[held_out].mean() < 1
+    assert len(fitted.history_["val_loss"]) == len(fitted.history_["loss"]) == 40
 
 
 def test_cloned_detector_trains_for_the_requested_number_of_epochs(data):
     images, labels = data
-    detector = clone(LabeledDetector(epochs=3, batch_size=16, hidden_units=(5,)))
+    detector = clone(LabeledRegressor(features="hog", epochs=3, batch_size=16, hidden_units=(5,)))
     assert detector.get_params()["epochs"] == 3
     detector.fit(images, labels)
     assert len(detector.history_["loss"]) == 3
@@ -92,7 +107,7 @@ def test_grid_search_trains_each_candidate_with_its_own_epochs(data):
         return roc_auc_score(y, -estimator.score_samples(X))
 
     search = GridSearchCV(
-        LabeledDetector(batch_size=16),
+        LabeledRegressor(batch_size=16),
         {"epochs": [2, 4]},
         scoring=roc_auc,
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
@@ -104,7 +119,7 @@ def test_grid_search_trains_each_candidate_with_its_own_epochs(data):
 def test_cross_val_score_runs_with_a_supervised_scorer(data):
     images, labels = data
     scores = cross_val_score(
-        LabeledDetector(epochs=2, batch_size=16),
+        LabeledRegressor(epochs=2, batch_size=16),
         images,
         labels,
         scoring=lambda estimator, X, y: roc_auc_score(y, -estimator.score_samples(X)),
@@ -116,23 +131,23 @@ def test_cross_val_score_runs_with_a_supervised_scorer(data):
 
 def test_same_random_state_gives_the_same_scores(data):
     images, labels = data
-    first = LabeledDetector(epochs=3, random_state=1).fit(images, labels)
-    second = LabeledDetector(epochs=3, random_state=1).fit(images, labels)
+    first = LabeledRegressor(epochs=3, random_state=1).fit(images, labels)
+    second = LabeledRegressor(epochs=3, random_state=1).fit(images, labels)
     np.testing.assert_allclose(first.score_samples(images), second.score_samples(images))
 
 
 def test_unfitted_detector_raises_not_fitted_error(data):
     images, _ = data
     with pytest.raises(NotFittedError):
-        LabeledDetector().score_samples(images)
+        LabeledRegressor().score_samples(images)
     with pytest.raises(NotFittedError):
-        LabeledDetector().predict(images)
+        LabeledRegressor().predict(images)
 
 
 def test_fit_without_labels_says_the_detector_is_supervised(data):
     images, _ = data
     with pytest.raises(ValueError, match="supervised"):
-        LabeledDetector(epochs=1).fit(images)
+        LabeledRegressor(epochs=1).fit(images)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +158,7 @@ def test_fit_without_labels_says_the_detector_is_supervised(data):
         (np.array(["good", "scratch"] * 24), "dtype"),
         (np.zeros(48), "both classes"),
         (np.ones(48), "both classes"),
+        (np.r_[np.zeros(47), 1], "at least 2 images each"),
         (np.array([0, 1] * 10), "one label per image"),
         (np.zeros((48, 1)), "1-D"),
     ],
@@ -150,13 +166,13 @@ def test_fit_without_labels_says_the_detector_is_supervised(data):
 def test_labels_must_be_0_and_1_with_both_classes(data, labels, message):
     images, _ = data
     with pytest.raises(ValueError, match=message):
-        LabeledDetector(epochs=1).fit(images, labels)
+        LabeledRegressor(epochs=1).fit(images, labels)
 
 
 def test_boolean_and_float_labels_are_accepted(data):
     images, labels = data
-    LabeledDetector(epochs=1).fit(images, labels.astype(bool))
-    LabeledDetector(epochs=1).fit(images, labels.astype(float))
+    LabeledRegressor(epochs=1).fit(images, labels.astype(bool))
+    LabeledRegressor(epochs=1).fit(images, labels.astype(float))
 
 
 @pytest.mark.parametrize(
@@ -168,20 +184,22 @@ def test_boolean_and_float_labels_are_accepted(data):
         ({"filters": 16}, "filters"),
         ({"epochs": 0}, "epochs"),
         ({"batch_size": 2.5}, "batch_size"),
-        ({"threshold": "half"}, "threshold"),
+        ({"epochs": 2.7}, "epochs"),
+        ({"hidden_units": None, "filters": ()}, "filters"),
+        ({"false_alarm_rate": "5 %"}, "false_alarm_rate"),
     ],
 )
 def test_bad_parameters_are_rejected_at_fit(data, params, message):
     images, labels = data
     with pytest.raises(ValueError, match=message):
-        LabeledDetector(**params).fit(images, labels)
+        LabeledRegressor(**params).fit(images, labels)
 
 
 @pytest.mark.parametrize("features", ["hog", "pixels"])
 @pytest.mark.parametrize("shape", [(8, 8, 1), (25, 25, 1), (64, 64, 3)])
 def test_both_feature_modes_work_on_any_image_size(features, shape):
     images, labels = blemished_images(n_per_class=6, shape=shape)
-    detector = LabeledDetector(features=features, epochs=2, filters=(4, 8))
+    detector = LabeledRegressor(features=features, epochs=2, filters=(4, 8))
     scores = detector.fit(images, labels).score_samples(images)
     assert scores.shape == (12,)
     assert np.all(np.isfinite(scores))
@@ -190,7 +208,7 @@ def test_both_feature_modes_work_on_any_image_size(features, shape):
 def test_uint8_rgb_images_are_accepted():
     images, labels = blemished_images(n_per_class=6, shape=(25, 25, 3))
     as_uint8 = np.round(images * 255).astype(np.uint8)
-    detector = LabeledDetector(features="pixels", epochs=1, filters=(4,)).fit(as_uint8, labels)
+    detector = LabeledRegressor(features="pixels", epochs=1, filters=(4,)).fit(as_uint8, labels)
     np.testing.assert_allclose(
         detector.score_samples(as_uint8), detector.score_samples(as_uint8 / 255.0), atol=1e-5
     )
@@ -198,9 +216,9 @@ def test_uint8_rgb_images_are_accepted():
 
 def test_default_network_is_the_seed_on_hog_and_a_plain_cnn_on_pixels(data):
     images, labels = data
-    hog = LabeledDetector(epochs=1).fit(images, labels)
+    hog = LabeledRegressor(features="hog", epochs=1).fit(images, labels)
     assert [layer.units for layer in hog.model_.layers[1:]] == [13, 6, 1]
-    cnn = LabeledDetector(features="pixels", epochs=1, filters=(4, 6)).fit(images, labels)
+    cnn = LabeledRegressor(features="pixels", epochs=1, filters=(4, 6)).fit(images, labels)
     kinds = [type(layer).__name__ for layer in cnn.model_.layers]
     assert kinds.count("Conv2D") == 2
     assert kinds.count("Dense") == 1  # the pooled filters feed the output unit directly
@@ -208,14 +226,14 @@ def test_default_network_is_the_seed_on_hog_and_a_plain_cnn_on_pixels(data):
 
 def test_bigger_hog_cells_give_fewer_inputs(data):
     images, labels = data
-    fine = LabeledDetector(epochs=1, pixels_per_cell=2).fit(images, labels)
-    coarse = LabeledDetector(epochs=1, pixels_per_cell=8).fit(images, labels)
+    fine = LabeledRegressor(features="hog", epochs=1, pixels_per_cell=2).fit(images, labels)
+    coarse = LabeledRegressor(features="hog", epochs=1, pixels_per_cell=8).fit(images, labels)
     assert coarse.model_.input_shape[1] < fine.model_.input_shape[1]
 
 
 def test_classifier_head_outputs_a_probability(data):
     images, labels = data
-    detector = LabeledDetector(head="classifier", epochs=3).fit(images, labels)
+    detector = LabeledRegressor(head="classifier", epochs=3).fit(images, labels)
     assert detector.model_.loss == "binary_crossentropy"
     outputs = -detector.score_samples(images)
     assert np.all((outputs >= 0) & (outputs <= 1))
@@ -226,7 +244,7 @@ def test_fitted_detector_saves_and_loads_without_pickle(tmp_path, data, features
     import keras  # after anomaly_tutorial, which configures TensorFlow first
 
     images, labels = data
-    detector = LabeledDetector(features=features, epochs=1, filters=(4,)).fit(images, labels)
+    detector = LabeledRegressor(features=features, epochs=1, filters=(4,)).fit(images, labels)
     loaded = persistence.load(persistence.save(detector, tmp_path / "labeled"))
     assert not any(isinstance(layer, keras.layers.Lambda) for layer in loaded.model_.layers)
     np.testing.assert_allclose(loaded.score_samples(images), detector.score_samples(images))
@@ -235,7 +253,7 @@ def test_fitted_detector_saves_and_loads_without_pickle(tmp_path, data, features
 def test_scikit_learn_estimator_checks_that_apply_pass():
     """What still runs: cloning, params, repr, tags, unfitted errors, y required, 1-D X."""
     results = check_estimator(
-        LabeledDetector(epochs=1),
+        LabeledRegressor(epochs=1),
         expected_failed_checks=EXPECTED_FAILED_CHECKS,
         on_skip=None,
     )

@@ -1,0 +1,30 @@
+"""The package's own error types: a mistake in what the user gave, told in one line.
+
+Every one is a ``ValueError``, so ``except ValueError`` still catches them. The command line
+prints these as one line and exits with code 2; any other exception is a bug and keeps its
+traceback (notebook 05).
+"""
+
+
+class AnomalyTutorialError(ValueError):
+    """Base class: the user's input is wrong and the message says how."""
+
+
+class InputError(AnomalyTutorialError):
+    """Images or labels passed to a function or a detector that do not fit its contract."""
+
+
+class DatasetError(AnomalyTutorialError):
+    """A data folder or image file that cannot be loaded; the message names the path."""
+
+
+class ModelFolderError(AnomalyTutorialError):
+    """A folder that is not a readable saved detector, or cannot be written as one."""
+
+
+class OutputError(AnomalyTutorialError):
+    """An output file or folder that cannot be written without losing someone's data."""
+
+
+class UsageError(AnomalyTutorialError):
+    """A mistake in how the command line was called."""

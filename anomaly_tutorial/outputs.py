@@ -1,0 +1,135 @@
+"""Write output files without ever losing a user's file (the command line, notebook 05).
+
+Every file is written under a temporary name in its own folder and renamed at the end, so a
+failure leaves what was there before. Each folder written to keeps a small manifest,
+``.anomaly-tutorial-outputs.json``, with the name and checksum of every file this program
+wrote there. An existing file is replaced only with ``force=True``, and only if the manifest
+lists it unchanged: a file the user made, or edited since, is never replaced.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from anomaly_tutorial.errors import OutputError
+
+MANIFEST = ".anomaly-tutorial-outputs.json"
+
+
+def check_targets(paths, force: bool = False) -> None:
+    """Raise :class:`OutputError` unless every file in ``paths`` may be written.
+
+    Call it before long work, so that a mistake costs nothing. Folders that do not exist yet
+    are fine if they can be created; nothing is created or changed here.
+    """
+    for path in map(Path, paths):
+        folder = _existing_ancestor(path.parent)
+        if not folder.is_dir():
+            raise OutputError(f"Cannot write {path}: {folder} is a file, not a folder.")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"Cannot write {path}: folder {folder} is not writable.")
+        if path.is_dir():
+            raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
+        if path.exists() or path.is_symlink():
+            if not force:
+                raise OutputError(f"{path} exists. Use --force to replace it.")
+            if not _ours(path):
+                raise OutputError(
+                    f"{path} exists and was not written by anomaly-tutorial (or was changed "
+                    "since); it is never replaced, not even with --force. Move it away or "
+                    "choose another output name."
+                )
+
+
+def write_files(contents: dict, force: bool = False) -> None:
+    """Write ``{path: bytes}``: all checked first, each under a temporary name, then renamed.
+
+    The renames come last, after every file was written in full, so that a failure while
+    writing leaves every earlier file as it was.
+    """
+    check_targets(contents, force)
+    staged, created = [], []
+    try:
+        for path, data in contents.items():
+            path = Path(path)
+            created.extend(_make_folders(path.parent))
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            staged.append((Path(temporary), path, data))
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+        written = {}
+        for temporary, path, data in staged:
+            os.replace(temporary, path)
+            written.setdefault(path.parent, {})[path.name] = _checksum(data)
+        for folder, checksums in written.items():
+            _record(folder, checksums)
+    except BaseException:
+        for temporary, _, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+        for folder in reversed(created):  # only the folders made here, and only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def figure_bytes(figure, dpi: int = 100) -> bytes:
+    """A matplotlib figure as PNG bytes (closed afterwards), ready for :func:`write_files`."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir()
+    return missing[::-1]
+
+
+def _existing_ancestor(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _manifest(folder: Path) -> dict:
+    try:
+        entries = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def _checksum(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ours(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    return _manifest(path.parent).get(path.name) == _checksum(path.read_bytes())
+
+
+def _record(folder: Path, checksums: dict) -> None:
+    entries = {**_manifest(folder), **checksums}
+    handle, temporary = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=folder)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(entries, stream, indent=1, sort_keys=True)
+    os.replace(temporary, folder / MANIFEST)
+
+
+__all__ = ["MANIFEST", "check_targets", "figure_bytes", "write_files"]
