@@ -305,13 +305,26 @@ class NotebookPage:
         )
 
     def scroll_to_first_problem(self):
-        """Bring the first error or stderr output into view (for the screenshot); False if none."""
-        return self.driver.execute_script(
+        """Bring the first error or stderr output into view (for the screenshot); False if none.
+
+        Cells out of view have estimated heights (CSS content-visibility) that change once they
+        are drawn, so the scroll is repeated until the output stays inside the window.
+        """
+        script = (
             "const output = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) "
             ".jp-OutputArea-output[data-mime-type=\"' + arguments[0] + '\"]');"
-            "if (output) output.scrollIntoView({block: 'center'}); return output !== null;",
-            STDERR_MIME,
+            "if (!output) return null;"
+            "if (arguments[1]) output.scrollIntoView({block: 'center'});"
+            "const box = output.getBoundingClientRect();"
+            "return box.top >= 0 && box.top < window.innerHeight;"
         )
+        for _ in range(10):
+            if self.driver.execute_script(script, STDERR_MIME, True) is None:
+                return False
+            time.sleep(0.5)
+            if self.driver.execute_script(script, STDERR_MIME, False):
+                return True
+        return True
 
     def click_menu(self, menu, label):
         """Click `menu` in the main menu bar, then its item `label`, as a person does."""
