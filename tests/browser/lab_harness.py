@@ -51,17 +51,25 @@ def free_port():
 
 
 def stop_process_group(process, timeout=20):
-    """SIGTERM, then SIGKILL, to the process group that `process` leads (it and its children)."""
-    if process.poll() is not None:
-        return
+    """End the process group that `process` leads (it and its children): SIGTERM, then SIGKILL.
+
+    Waits until every member is gone, not only the leader, so no kernel or renderer outlives it.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=timeout)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.2)
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
 
 
 class LabServer:
