@@ -18,6 +18,7 @@ help:
 	@echo "make data       regenerate data/ deterministically"
 	@echo "make benchmark  every detector on every bundled dataset -> reports/"
 	@echo "make lint       ruff"
+	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; run: make PYTHON=python3.11 ...")'
@@ -29,8 +30,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # 127.0.0.1 keeps the server off the network; Jupyter's token stays on (it prints the URL).
+# default_url opens the first notebook instead of a bare launcher (tests/browser checks it).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
+		--LabApp.default_url=/lab/tree/00_introduction.ipynb
 
 test: $(STAMP)
 	ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(NBVAL) tests notebooks
@@ -57,6 +60,16 @@ benchmark: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A learner's view: JupyterLab in headless Chromium, Run All Cells from the menu, screenshots to
+# reports/. Debian's chromium and chromedriver are installed when missing; nothing else is fetched.
+.PHONY: test-browser
+test-browser: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
+	$(BIN)/python -m pytest -m browser tests/browser
 
 clean-venv:
 	rm -rf $(VENV)

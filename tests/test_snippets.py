@@ -1,0 +1,145 @@
+"""Snippets meant for copying run alone, in a fresh Python process (design.md, issue 12).
+
+A snippet is a notebook code cell tagged `snippet` (cell metadata `tags`) or a ```python block
+in README.md. Each runs by itself in a new interpreter, in an empty temporary folder, in quick
+mode, with nothing from the cells above it. A README block that cannot run there yet is marked
+with an HTML comment on the line above it, `<!-- snippet: skip (the reason) -->`, and is
+reported as skipped with that reason.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SKIP_MARK = re.compile(r"<!--\s*snippet:\s*skip\s*\((?P<reason>.+)\)\s*-->")
+TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Snippet:
+    where: str
+    source: str
+    skip_reason: str | None = None
+
+
+def readme_snippets(path):
+    """The ```python blocks of a Markdown file, each with the reason it is skipped, if marked."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    snippets = []
+    start = None
+    for number, line in enumerate(lines):
+        if start is None and line.strip() == "```python":
+            start = number
+        elif start is not None and line.strip() == "```":
+            above = [text for text in lines[:start] if text.strip()][-1:]
+            mark = SKIP_MARK.fullmatch(above[0].strip()) if above else None
+            snippets.append(
+                Snippet(
+                    where=f"{path.name}:{start + 1}",
+                    source="\n".join(lines[start + 1 : number]) + "\n",
+                    skip_reason=mark["reason"] if mark else None,
+                )
+            )
+            start = None
+    return snippets
+
+
+def notebook_snippets(path):
+    """The code cells of a notebook tagged `snippet`."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        Snippet(where=f"{path.name}:cell {index}", source="".join(cell["source"]) + "\n")
+        for index, cell in enumerate(cells)
+        if cell["cell_type"] == "code" and "snippet" in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def run_alone(snippet, folder):
+    """Run the snippet as a script in `folder`; return a failure report, or None if it passed."""
+    script = Path(folder) / "snippet.py"
+    script.write_text(snippet.source, encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        ANOMALY_TUTORIAL_QUICK="1",
+        MPLBACKEND="Agg",
+        # This checkout's package, as a learner who installed it would import it.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, script.name],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return f"{snippet.where} ran longer than {TIMEOUT_SECONDS} s:\n{snippet.source}"
+    if result.returncode == 0:
+        return None
+    return (
+        f"{snippet.where} failed alone (exit {result.returncode}).\n"
+        f"--- source ---\n{snippet.source}--- stderr ---\n{result.stderr}"
+    )
+
+
+SNIPPETS = readme_snippets(README) + [
+    snippet for path in NOTEBOOKS for snippet in notebook_snippets(path)
+]
+
+
+def test_the_course_has_snippets_to_check():
+    assert SNIPPETS, (
+        "found no snippet: neither a ```python block in README.md nor a notebook code cell "
+        "tagged 'snippet', so this test would check nothing"
+    )
+
+
+@pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda snippet: snippet.where)
+def test_snippet_runs_alone_in_a_fresh_process(snippet, tmp_path):
+    if snippet.skip_reason:
+        pytest.skip(f"marked in README.md: {snippet.skip_reason}")
+    failure = run_alone(snippet, tmp_path)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+def test_a_failing_snippet_is_reported_with_its_source_and_stderr(tmp_path):
+    broken = Snippet(where="example:1", source="import sys\nprint('why', file=sys.stderr)\n1 / 0\n")
+    failure = run_alone(broken, tmp_path)
+    assert failure is not None
+    assert "print('why', file=sys.stderr)" in failure
+    assert "why" in failure.split("--- stderr ---")[1]
+    assert "ZeroDivisionError" in failure
+
+
+def test_readme_skip_mark_and_notebook_tag_are_read(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "```python\nprint(1)\n```\n\n"
+        "<!-- snippet: skip (needs the user's own folder) -->\n"
+        "```python\nprint(2)\n```\n\n```bash\nls\n```\n"
+    )
+    notebook = tmp_path / "00_example.ipynb"
+    cells = [
+        {"cell_type": "code", "metadata": {"tags": ["snippet"]}, "source": ["print(3)"]},
+        {"cell_type": "code", "metadata": {}, "source": ["print(4)"]},
+        {"cell_type": "markdown", "metadata": {"tags": ["snippet"]}, "source": ["text"]},
+    ]
+    notebook.write_text(json.dumps({"cells": cells}))
+    assert readme_snippets(readme) == [
+        Snippet("README.md:1", "print(1)\n"),
+        Snippet("README.md:6", "print(2)\n", "needs the user's own folder"),
+    ]
+    assert notebook_snippets(notebook) == [Snippet("00_example.ipynb:cell 0", "print(3)\n")]
