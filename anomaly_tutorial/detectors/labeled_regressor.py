@@ -208,21 +208,20 @@ class LabeledRegressor(KerasImageDetector):
         return -self._predict(images).astype(np.float64).ravel()
 
 
-def training_set(dataset, labelled, *, kinds=None, n_anomalies=None, n_normal=None, random_state=0):
+def training_set(dataset, *, kinds=None, n_anomalies=None, n_normal=None, random_state=0):
     """Images and 0/1 labels for a labelled detector: normal images plus labelled anomalies.
 
-    ``labelled`` indexes the test images whose labels we may train on (e.g. the first half of
-    ``benchmark.evaluation_split``). Normal images are the training images plus the labelled
-    *good* test images: without the latter, every anomaly would come from the test photos and
-    every normal image from the training photos, and the network could learn that difference
-    instead of the defects. ``kinds`` keeps only those defect types; ``n_anomalies`` and
-    ``n_normal`` draw that many at random (notebook 02).
+    ``dataset`` is a *development* part (``load_textures(name, part="dev")``): its test images
+    are the labelled examples we may train on, and the test part stays for measuring. Normal
+    images are the training images plus the development part's *good* images: without the
+    latter, every anomaly would come from the test photos and every normal image from the
+    training photos, and the network could learn that difference instead of the defects.
+    ``kinds`` keeps only those defect types; ``n_anomalies`` and ``n_normal`` draw that many
+    at random (notebook 02).
     """
     rng = np.random.default_rng(random_state)
-    labelled = np.asarray(labelled)
-    defects = dataset.test_defects[labelled]
-    good = labelled[defects == "good"]
-    anomalous = labelled[defects != "good"]
+    good = np.flatnonzero(dataset.test_labels == 0)
+    anomalous = np.flatnonzero(dataset.test_labels == 1)
     if kinds is not None:
         unknown = sorted(set(kinds) - set(dataset.defect_types))
         if unknown:
