@@ -1,7 +1,6 @@
 """The benchmark scores the test part, takes labelled anomalies from the dev part only, and
 compares every row with hog_ocsvm measured in the same run."""
 
-import numpy as np
 import pytest
 
 from anomaly_tutorial import benchmark
