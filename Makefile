@@ -21,7 +21,7 @@ help:
 	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; run: make PYTHON=python3.11 ...")'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; why = "TensorFlow 2.21 has no wheels for Python 3.14 or newer" if v > (3, 13) else "it uses Python 3.11 features"; sys.exit(0 if (3, 11) <= v <= (3, 13) else "Python %d.%d cannot run this course: %s. Install Python 3.11, 3.12 or 3.13 and run: make PYTHON=python3.13 ..." % (*v, why))'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
