@@ -258,12 +258,12 @@ def plot_history(history, title=None):
     return fig
 
 
-def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None):
+def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None, xlabel=None):
     """Grouped bar chart: ``{group: {series: value}}``, one bar per series in each group.
 
     E.g. AUROC per defect type for seen vs unseen defects, or per method and dataset
-    (notebooks 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
-    e.g. 0.5 for chance-level AUROC.
+    (notebooks 01, 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
+    e.g. 0.5 for chance-level AUROC; ``xlabel`` names what the groups are.
     """
     if not isinstance(values_by_group, Mapping) or not values_by_group:
         raise ValueError("values_by_group must be a non-empty {group: {series: value}} dict.")
@@ -272,7 +272,11 @@ def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=
     groups = list(values_by_group)
     series = list(dict.fromkeys(name for values in values_by_group.values() for name in values))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 + len(groups) * len(series) * 0.45), 3.2))
+    # Each group gets room for its bars and for its longest tick-label line (about 0.08 inch
+    # per character at the default font size), so that neighbouring labels never run together.
+    longest = max(len(line) for group in groups for line in str(group).splitlines() or [""])
+    per_group = max(len(series) * 0.45, longest * 0.08 + 0.15)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 + len(groups) * per_group), 3.2))
     positions = np.arange(len(groups))
     for index, name in enumerate(series):
         heights = [values_by_group[group].get(name, np.nan) for group in groups]
@@ -283,6 +287,8 @@ def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=
         ax.axhline(reference, color="gray", linestyle=":", linewidth=1)
     ax.set_xticks(positions, [str(group) for group in groups])
     ax.set_ylabel(ylabel)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
     if ylim is not None:
         ax.set_ylim(*ylim)
     if title is not None:

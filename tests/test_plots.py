@@ -181,13 +181,24 @@ def test_plot_history_rejects_history_without_loss():
 
 def test_plot_bars_draws_one_bar_per_group_and_series_leaving_gaps_for_missing():
     values = {"brick": {"hog": 0.7, "ae": 0.9}, "grass": {"hog": 0.6}}
-    fig = plots.plot_bars(values, reference=0.5)
+    fig = plots.plot_bars(values, reference=0.5, xlabel="dataset")
     ax = fig.axes[0]
+    assert ax.get_xlabel() == "dataset"
     heights = [patch.get_height() for patch in ax.patches]
     assert heights[:2] == [0.7, 0.6]  # the "hog" series
     assert heights[2] == 0.9 and np.isnan(heights[3])  # "ae" has no grass value
     assert [tick.get_text() for tick in ax.get_xticklabels()] == ["brick", "grass"]
     assert ax.lines[0].get_ydata()[0] == 0.5
+
+
+def test_plot_bars_leaves_room_for_long_group_labels():
+    values = {f"{kind}\n(held out)": {"a": 0.5, "b": 0.6} for kind in ("contamination", "blur")}
+    values.update({kind: {"a": 0.7} for kind in ("faint_stain", "transplant", "speckle")})
+    fig = plots.plot_bars(values)
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in fig.axes[0].get_xticklabels()]
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 < right.x0
 
 
 @pytest.mark.parametrize("values", [{}, {"brick": 0.7}, [0.7]])
