@@ -69,7 +69,7 @@ def show_images(images, titles=None, masks=None, ncols=8, suptitle=None):
         raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
-    height = nrows * PANEL + (0.25 * nrows if titles is not None else 0)
+    height = nrows * PANEL + (0.35 * nrows if titles is not None else 0)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * PANEL, height), squeeze=False)
     for index, ax in enumerate(axes.ravel()):
         if index >= len(images):
@@ -104,13 +104,21 @@ def plot_hog(image, orientations=9, pixels_per_cell=None, cells_per_block=None, 
     return fig
 
 
+#: Line styles of the thresholds on a score histogram, in the order given.
+THRESHOLD_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+
+
 def plot_score_histogram(labels, scores, threshold=None, threshold_label=None, bins=30,
-                         title=None, ax=None):  # fmt: skip
+                         title=None, ax=None, density=False):  # fmt: skip
     """Histograms of the anomaly scores of normal and anomalous images (notebooks 00 to 05).
 
     ``threshold`` draws the decision line (anomaly iff score > threshold); ``threshold_label``
-    says how it was chosen, e.g. ``"95 % quantile of normal validation scores"``. Pass ``ax``
-    to draw into an existing grid; the figure is returned either way.
+    says how it was chosen, e.g. ``"5 % of held-out normal images flagged"``. To compare rules,
+    pass ``threshold={label: value, ...}``: one line per rule. ``density=True`` scales each
+    class to area 1, so that a few normal images stay visible next to many anomalies (the
+    legend keeps the counts). The legend sits beside the axes of a figure drawn here, so it
+    never covers a bar; pass ``ax`` to draw into an existing grid (the legend then goes where
+    it hides the fewest bars). The figure is returned either way.
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if labels.shape != scores.shape or scores.ndim != 1:
@@ -118,27 +126,46 @@ def plot_score_histogram(labels, scores, threshold=None, threshold_label=None, b
             f"labels and scores must be 1-D of the same length; got {labels.shape} and "
             f"{scores.shape}."
         )
+    thresholds = _thresholds(threshold, threshold_label)
     own_figure = ax is None
     if own_figure:
-        _, ax = plt.subplots(figsize=(5, 3))
+        _, ax = plt.subplots(figsize=(8.5, 3.2))
     edges = np.histogram_bin_edges(scores, bins=bins)
     for value, name, color in ((0, "normal", NORMAL_COLOR), (1, "anomaly", ANOMALY_COLOR)):
         selected = scores[labels == value]
         if selected.size:
-            ax.hist(selected, bins=edges, alpha=0.6, color=color, label=f"{name} ({selected.size})")
-    if threshold is not None:
+            ax.hist(selected, bins=edges, alpha=0.6, color=color, density=density,
+                    label=f"{name} ({selected.size})")  # fmt: skip
+    for (label, value), style in zip(thresholds.items(), THRESHOLD_STYLES, strict=False):
+        ax.axvline(value, color="black", linestyle=style, label=label)
+    ax.set_xlabel("anomaly score (higher = more anomalous)")
+    ax.set_ylabel("density" if density else "images")
+    if title is not None:
+        ax.set_title(title)
+    if own_figure:  # a caller's figure keeps its own layout
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.figure.tight_layout()
+    else:
+        ax.legend(fontsize=8, loc="best")
+    return ax.figure
+
+
+def _thresholds(threshold, threshold_label) -> dict:
+    """``{legend text: value}`` of the threshold lines to draw (at most four)."""
+    if threshold is None:
+        return {}
+    if not isinstance(threshold, Mapping):
         label = f"threshold {threshold:.3g}"
         if threshold_label:
             label += f"\n({threshold_label})"
-        ax.axvline(threshold, color="black", linestyle="--", label=label)
-    ax.set_xlabel("anomaly score (higher = more anomalous)")
-    ax.set_ylabel("images")
-    if title is not None:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    if own_figure:  # a caller's figure keeps its own layout
-        ax.figure.tight_layout()
-    return ax.figure
+        return {label: threshold}
+    if threshold_label is not None:
+        raise ValueError("threshold_label is for one threshold; a dict names each line itself.")
+    if not 1 <= len(threshold) <= len(THRESHOLD_STYLES):
+        raise ValueError(
+            f"threshold must name 1 to {len(THRESHOLD_STYLES)} lines; got {len(threshold)}."
+        )
+    return {f"{name}: {value:.3g}": value for name, value in threshold.items()}
 
 
 def plot_roc_pr(labels, scores_by_name, title=None):
@@ -231,12 +258,12 @@ def plot_history(history, title=None):
     return fig
 
 
-def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None):
+def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None, xlabel=None):
     """Grouped bar chart: ``{group: {series: value}}``, one bar per series in each group.
 
     E.g. AUROC per defect type for seen vs unseen defects, or per method and dataset
-    (notebooks 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
-    e.g. 0.5 for chance-level AUROC.
+    (notebooks 01, 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
+    e.g. 0.5 for chance-level AUROC; ``xlabel`` names what the groups are.
     """
     if not isinstance(values_by_group, Mapping) or not values_by_group:
         raise ValueError("values_by_group must be a non-empty {group: {series: value}} dict.")
@@ -245,7 +272,11 @@ def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=
     groups = list(values_by_group)
     series = list(dict.fromkeys(name for values in values_by_group.values() for name in values))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 + len(groups) * len(series) * 0.45), 3.2))
+    # Each group gets room for its bars and for its longest tick-label line (about 0.08 inch
+    # per character at the default font size), so that neighbouring labels never run together.
+    longest = max(len(line) for group in groups for line in str(group).splitlines() or [""])
+    per_group = max(len(series) * 0.45, longest * 0.08 + 0.15)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 + len(groups) * per_group), 3.2))
     positions = np.arange(len(groups))
     for index, name in enumerate(series):
         heights = [values_by_group[group].get(name, np.nan) for group in groups]
@@ -256,6 +287,8 @@ def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=
         ax.axhline(reference, color="gray", linestyle=":", linewidth=1)
     ax.set_xticks(positions, [str(group) for group in groups])
     ax.set_ylabel(ylabel)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
     if ylim is not None:
         ax.set_ylim(*ylim)
     if title is not None:

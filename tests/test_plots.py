@@ -83,6 +83,43 @@ def test_score_histogram_draws_into_a_given_axes():
     assert axes[1].get_legend() is not None and not axes[0].patches
 
 
+def test_score_histogram_legend_sits_beside_the_axes_so_it_covers_no_bar():
+    labels, scores = _labels_scores()
+    fig = plots.plot_score_histogram(labels, scores, threshold=0.5, threshold_label="rule")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1
+
+
+def test_score_histogram_density_gives_each_class_area_one():
+    labels = np.r_[np.zeros(5, int), np.ones(95, int)]
+    scores = np.random.default_rng(0).normal(size=100) + labels
+    ax = plots.plot_score_histogram(labels, scores, density=True).axes[0]
+    for container in ax.containers:
+        area = sum(patch.get_height() * patch.get_width() for patch in container)
+        assert area == pytest.approx(1.0)
+    assert ax.get_ylabel() == "density"
+    texts = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert texts[:2] == ["normal (5)", "anomaly (95)"]  # the counts stay in the legend
+
+
+def test_score_histogram_draws_one_line_per_named_threshold():
+    labels, scores = _labels_scores()
+    rules = {"SVM boundary": -0.25, "offset_": 0.5}
+    ax = plots.plot_score_histogram(labels, scores, threshold=rules).axes[0]
+    assert [line.get_xdata()[0] for line in ax.lines] == [-0.25, 0.5]
+    assert len({str(line.get_linestyle()) for line in ax.lines}) == 2
+    texts = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert texts[2:] == ["SVM boundary: -0.25", "offset_: 0.5"]
+
+
+def test_score_histogram_rejects_a_label_for_named_thresholds():
+    labels, scores = _labels_scores()
+    with pytest.raises(ValueError, match="threshold_label"):
+        plots.plot_score_histogram(labels, scores, threshold={"a": 0.1}, threshold_label="b")
+
+
 def test_score_histogram_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="same length"):
         plots.plot_score_histogram([0, 1], [0.1, 0.2, 0.3])
@@ -144,13 +181,24 @@ def test_plot_history_rejects_history_without_loss():
 
 def test_plot_bars_draws_one_bar_per_group_and_series_leaving_gaps_for_missing():
     values = {"brick": {"hog": 0.7, "ae": 0.9}, "grass": {"hog": 0.6}}
-    fig = plots.plot_bars(values, reference=0.5)
+    fig = plots.plot_bars(values, reference=0.5, xlabel="dataset")
     ax = fig.axes[0]
+    assert ax.get_xlabel() == "dataset"
     heights = [patch.get_height() for patch in ax.patches]
     assert heights[:2] == [0.7, 0.6]  # the "hog" series
     assert heights[2] == 0.9 and np.isnan(heights[3])  # "ae" has no grass value
     assert [tick.get_text() for tick in ax.get_xticklabels()] == ["brick", "grass"]
     assert ax.lines[0].get_ydata()[0] == 0.5
+
+
+def test_plot_bars_leaves_room_for_long_group_labels():
+    values = {f"{kind}\n(held out)": {"a": 0.5, "b": 0.6} for kind in ("contamination", "blur")}
+    values.update({kind: {"a": 0.7} for kind in ("faint_stain", "transplant", "speckle")})
+    fig = plots.plot_bars(values)
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in fig.axes[0].get_xticklabels()]
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 < right.x0
 
 
 @pytest.mark.parametrize("values", [{}, {"brick": 0.7}, [0.7]])
