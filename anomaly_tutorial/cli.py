@@ -178,8 +178,6 @@ def _benchmark(arguments) -> int:
 
 
 def _train(arguments) -> int:
-    import numpy as np
-
     from anomaly_tutorial import datasets, metrics, persistence, tiling
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
@@ -215,15 +213,12 @@ def _train(arguments) -> int:
         f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
         f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
     )
-    kinds = {kind == "good" for kind, _ in test_groups}
-    if kinds == {True, False}:
-        labels, scores = [], []
-        for kind, files in test_groups:
-            test_images = datasets.image_source(files, max_pixels=arguments.max_pixels)
-            scores.append(metrics.anomaly_scores(detector, test_images))
-            labels += [int(kind != "good")] * len(files)
-        auroc = metrics.evaluate(labels, np.concatenate(scores))["image_auroc"]
-        print(f"Test set ({len(labels)} images): image AUROC {auroc:.3f}.")
+    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
+    if len(set(labels)) == 2:
+        test_files = [file for _, files in test_groups for file in files]
+        test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
+        auroc = metrics.evaluate(labels, metrics.anomaly_scores(detector, test_images))
+        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
     print(f"Saved to {arguments.out}")
     return 0
 
@@ -269,7 +264,8 @@ def _score(arguments) -> int:
         table = io.TextIOWrapper(stream, encoding="utf-8", newline="")
         writer = csv.writer(table)
         writer.writerow(["path", "anomaly_score", "label"])
-        with progress.bar(total=len(overlays), description="Writing maps", unit="map") as bar:
+        maps_bar = "Writing maps" if overlays else None  # no bar without maps
+        with progress.bar(total=len(overlays), description=maps_bar, unit="map") as bar:
             for row in rows:
                 label = "anomaly" if row.label == -1 else "normal"
                 writer.writerow([row.path, f"{row.anomaly_score:.6g}", label])
@@ -280,13 +276,20 @@ def _score(arguments) -> int:
         table.flush()
         table.detach()
     seconds = time.perf_counter() - started
+    speed = (
+        f"{count / seconds:.0f} images/s" if count >= seconds else f"{seconds / count:.1f} s each"
+    )
     print(
         f"Scored {count} images, {flagged} predicted anomalous -> {arguments.out} "
-        f"({seconds:.1f} s, {count / seconds:.0f} images/s)"
+        f"({seconds:.1f} s, {speed})"
     )
     if tiled:
         height, width = detector.image_shape_[:2]
-        print(f"{tiled} images larger than the model's {height}x{width} input were tiled.")
+        print(
+            f"{tiled} images larger than the model's {height}x{width} input were tiled, each "
+            f"scored as its worst {height}x{width} window. Their labels are calibrated only if "
+            "the threshold was set on whole images of their size (train --tile does that)."
+        )
     if overlays:
         print(f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}")
     return 0

@@ -5,8 +5,11 @@ An inspection photo is often far larger, and its defects small, so shrinking it 
 them. Instead, the photo is cut into tiles of the input size that overlap (by half, by
 default), every tile's anomaly map is computed (in batches), and the maps are put back where
 their tiles came from, averaged where tiles overlap. The result is one map at the photo's full
-resolution, and the image score comes from it with the detector's own reduction
-(``scores_from_maps``), as for an image of the input size.
+resolution. The image score comes from it with the detector's own reduction
+(``scores_from_maps``), applied to every window of the input size (on the tiles' grid): the
+photo scores as its worst window, so a small defect counts as much in a large photo as in an
+image of the input size. (The reduction of the whole map at once would drown it: a 30x30 blot
+in a 4096x4096 photo hardly changes the mean of the top 10 % of 16 million pixels.)
 
 A detector without anomaly maps scores every tile and takes the worst tile's score.
 
@@ -42,7 +45,8 @@ def _pair(value, name: str) -> tuple[int, int]:
 
 
 def default_stride(tile) -> tuple[int, int]:
-    """Half the tile (at least 1 pixel): every pixel away from the border is in 4 tiles."""
+    """Half the tile (at least 1 pixel): every pixel away from the border is in 4 tiles
+    (notebook 05)."""
     return tuple(max(1, side // 2) for side in _pair(tile, "tile"))
 
 
@@ -56,7 +60,13 @@ def tile_starts(size: int, tile: int, stride: int) -> np.ndarray:
 
 
 def tile_grid(height: int, width: int, tile, stride=None) -> np.ndarray:
-    """``(top, left)`` of every tile of a ``height`` x ``width`` image, row by row."""
+    """``(top, left)`` of every tile of a ``height`` x ``width`` image, row by row (notebook 05).
+
+    Examples
+    --------
+    >>> tile_grid(100, 70, tile=64).tolist()  # rows at 0, 32, 36; columns at 0, 6
+    [[0, 0], [0, 6], [32, 0], [32, 6], [36, 0], [36, 6]]
+    """
     (tile_height, tile_width), (step_y, step_x) = (
         _pair(tile, "tile"),
         _pair(stride or default_stride(tile), "stride"),
@@ -74,26 +84,34 @@ def cut(image: np.ndarray, corners: np.ndarray, tile) -> np.ndarray:
 
 
 class Stitched:
-    """A full-size map put together from tile maps, averaged where the tiles overlap.
+    """A full-size map put together from tile maps, averaged where they overlap (notebook 05).
 
-    ``add`` the maps of tiles cut at ``corners`` (from :func:`tile_grid`), batch by batch, then
-    read :meth:`result`. Averaging equal values changes nothing, so tiles cut from one smooth
-    map stitch back to exactly that map: stitching adds no seams.
+    ``add`` the maps of tiles cut at ``corners`` of :func:`tile_grid` (``size``, ``tile``,
+    ``stride``), batch by batch, then read :meth:`result`. Averaging equal values changes
+    nothing, so tiles cut from one smooth map stitch back to exactly that map: stitching adds
+    no seams. Tiles sit on a grid, so how many cover a pixel is the product of how many cover
+    its row and its column: no second full-size array is needed.
     """
 
-    def __init__(self, size):
+    def __init__(self, size, tile, stride=None):
         self.total = np.zeros(size, dtype=np.float64)
-        self.count = np.zeros(size, dtype=np.int32)
+        self.tile = _pair(tile, "tile")
+        self.stride = _pair(stride or default_stride(tile), "stride")
 
     def add(self, maps, corners) -> None:
-        height, width = np.shape(maps)[1:3]
+        height, width = self.tile
         for tile_map, (top, left) in zip(maps, corners, strict=True):
             self.total[top : top + height, left : left + width] += tile_map
-            self.count[top : top + height, left : left + width] += 1
 
     def result(self) -> np.ndarray:
-        """The averaged map, float32 (every pixel must be covered by a tile)."""
-        return (self.total / self.count).astype(np.float32)
+        """The averaged map, float32."""
+        sides = zip(self.total.shape, self.tile, self.stride, strict=True)
+        for axis, (side, length, step) in enumerate(sides):
+            count = np.zeros(side)
+            for start in tile_starts(side, length, step):
+                count[start : start + length] += 1
+            self.total /= count[:, np.newaxis] if axis == 0 else count[np.newaxis, :]
+        return self.total.astype(np.float32)
 
 
 def is_larger(images: np.ndarray, fitted_shape) -> bool:
@@ -126,7 +144,8 @@ def _tile_batches(image, tile, stride, verbose):
 
 
 def tiled_maps(detector, images, stride=None) -> np.ndarray:
-    """Stitched anomaly maps ``(n, H, W)`` of images larger than the detector's input.
+    """Stitched anomaly maps ``(n, H, W)`` of images larger than the detector's input
+    (notebook 05).
 
     Tiles of the input size, ``stride`` apart (default: half a tile), go through
     ``detector.anomaly_map`` in batches; only one image's map is accumulated at a time.
@@ -135,7 +154,7 @@ def tiled_maps(detector, images, stride=None) -> np.ndarray:
     verbose = getattr(detector, "verbose", 0)
     maps = np.empty(images.shape[:3], dtype=np.float32)
     for index, image in enumerate(images):
-        stitched = Stitched(image.shape[:2])
+        stitched = Stitched(image.shape[:2], tile, stride)
         for tiles, corners in _tile_batches(image, tile, stride, verbose):
             stitched.add(detector.anomaly_map(tiles), corners)
         maps[index] = stitched.result()
@@ -143,22 +162,33 @@ def tiled_maps(detector, images, stride=None) -> np.ndarray:
 
 
 def tiled_scores(detector, images, stride=None) -> np.ndarray:
-    """``score_samples`` of images larger than the detector's input (higher = more normal).
+    """``score_samples`` of images larger than the detector's input (higher = more normal;
+    notebook 05).
 
-    From the stitched map with the detector's own reduction (``scores_from_maps``) if it has
-    anomaly maps; otherwise the worst (lowest) score of the image's tiles.
+    With anomaly maps: the detector's own reduction (``scores_from_maps``) of every window of
+    the input size in the stitched map (on the tiles' grid), and the worst window's score.
+    Reducing the whole map at once would dilute a small defect in a large photo: a 30x30 blot
+    in a 4096x4096 photo hardly moves the mean of its top 10 % of pixels. Without anomaly maps:
+    the worst (lowest) score of the image's tiles.
     """
-    if hasattr(detector, "scores_from_maps"):
-        return detector.scores_from_maps(tiled_maps(detector, images, stride))
     tile = tuple(detector.image_shape_[:2])
     verbose = getattr(detector, "verbose", 0)
+    of_maps = hasattr(detector, "scores_from_maps")
     worst = np.empty(len(images), dtype=np.float64)
     for index, image in enumerate(images):
+        if of_maps:  # the stitched map, as a one-channel image to cut windows from
+            image = tiled_maps(detector, image[np.newaxis], stride)[0][..., np.newaxis]
         worst[index] = min(
-            float(np.min(detector.score_samples(tiles)))
-            for tiles, _ in _tile_batches(image, tile, stride, verbose)
+            float(np.min(_window_scores(detector, windows, of_maps)))
+            for windows, _ in _tile_batches(image, tile, stride, verbose)
         )
     return worst
+
+
+def _window_scores(detector, windows, of_maps: bool) -> np.ndarray:
+    if of_maps:
+        return detector.scores_from_maps(windows[..., 0])
+    return detector.score_samples(windows)
 
 
 class Tiles(ImageSource):

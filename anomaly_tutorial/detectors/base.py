@@ -157,8 +157,11 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         check_scalar(
             rate, "false_alarm_rate", numbers.Real, min_val=0, max_val=1, include_boundaries="left"
         )
-        scores = self.score_samples(X_normal).astype(np.float64)
-        self.offset_ = float(np.quantile(scores, rate))
+        if isinstance(X_normal, ImageSource):
+            scores = self._source_scores(X_normal, "Threshold")
+        else:
+            scores = self.score_samples(X_normal)
+        self.offset_ = float(np.quantile(scores.astype(np.float64), rate))
         return self
 
     def score_samples(self, X):
@@ -168,14 +171,16 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         detector's input are scored in tiles (:func:`~anomaly_tutorial.tiling.tiled_scores`).
         """
         if isinstance(X, ImageSource):
-            check_is_fitted(self)
-            verbose = getattr(self, "verbose", 0)
-            batches = X.batches(description="Scoring", verbose=verbose)
-            return np.concatenate([self.score_samples(batch) for batch in batches])
+            return self._source_scores(X, "Scoring")
         images = self._check_images(X, larger=True)
         if tiling.is_larger(images, self.image_shape_):
             return tiling.tiled_scores(self, images)
         return self._score_samples(images)
+
+    def _source_scores(self, source, description) -> np.ndarray:
+        check_is_fitted(self)
+        batches = source.batches(description=description, verbose=getattr(self, "verbose", 0))
+        return np.concatenate([self.score_samples(batch) for batch in batches])
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative means anomaly."""
