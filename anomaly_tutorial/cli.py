@@ -265,7 +265,8 @@ def _score(arguments) -> int:
         writer = csv.writer(table)
         writer.writerow(["path", "anomaly_score", "label"])
         maps_bar = "Writing maps" if overlays else None  # no bar without maps
-        with progress.bar(total=len(overlays), description=maps_bar, unit="map") as bar:
+        # position=1: the line below score_folder's "Scoring" bar, which starts after this one.
+        with progress.bar(total=len(overlays), description=maps_bar, unit="map", position=1) as bar:
             for row in rows:
                 label = "anomaly" if row.label == -1 else "normal"
                 writer.writerow([row.path, f"{row.anomaly_score:.6g}", label])
@@ -286,9 +287,9 @@ def _score(arguments) -> int:
     if tiled:
         height, width = detector.image_shape_[:2]
         print(
-            f"{tiled} images larger than the model's {height}x{width} input were tiled, each "
-            f"scored as its worst {height}x{width} window. Their labels are calibrated only if "
-            "the threshold was set on whole images of their size (train --tile does that)."
+            f"{tiled} images larger than the model's {height}x{width} input were scored in tiles, "
+            f"each as its worst {height}x{width} window.\nTheir labels assume a threshold set on "
+            "whole images of their size, as train --tile sets it."
         )
     if overlays:
         print(f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}")

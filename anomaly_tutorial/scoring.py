@@ -89,8 +89,9 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     ) as bar:
         for start in range(0, len(files), size):
             indices = range(start, min(start + size, len(files)))
-            yield from _score_batch(detector, files, indices, maps)
-            bar.update(len(indices))
+            for row in _score_batch(detector, files, indices, maps):
+                yield row
+                bar.update()
 
 
 def _score_batch(detector, files, indices, maps):

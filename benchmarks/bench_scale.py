@@ -21,7 +21,6 @@ figures and the paired ratios much less so.
 """
 
 import argparse
-import datetime
 import os
 import re
 import statistics
@@ -190,8 +189,8 @@ def render(options, rows, pairs, large, large_rows, environment) -> str:
     lines = [
         "# Scoring at scale",
         "",
-        f"`benchmarks/bench_scale.py`, {datetime.date.today().isoformat()}, on "
-        f"{benchmark.machine_description()}. Load average {environment['load_start'][0]:.1f} "
+        f"`benchmarks/bench_scale.py` on {benchmark.machine_description()} (the date). Load "
+        f"average {environment['load_start'][0]:.1f} "
         f"at the start and {environment['load_end'][0]:.1f} at the end: the machine was shared "
         "with other work, so absolute speeds are pessimistic; peak memory and the paired ratio "
         "hold.",
@@ -229,6 +228,12 @@ def render(options, rows, pairs, large, large_rows, environment) -> str:
         "path,anomaly_score,label",
         *(line.replace(str(Path(line.split(",")[0]).parent) + os.sep, "") for line in large_rows),
         "```",
+        "",
+        "The model was trained on 64x64 patches, so its threshold `offset_` says how unusual "
+        "one 64x64 image may be; a photo scores as its worst 64x64 window among 16,129, so even "
+        "the clean mosaic is flagged. The scores separate the two photos; for labels of whole "
+        "photos, train on tiles of normal photos (`train --tile 64`), which sets the threshold "
+        "on held-out whole photos.",
         "",
         "Reproduce with `/usr/bin/time -v .venv/bin/anomaly-tutorial score --model MODEL FOLDER "
         "--quiet` (Maximum resident set size) on folders of your own.",

@@ -228,5 +228,5 @@ def test_train_on_tiles_of_large_images_then_score_large_images(tmp_path):
     assert persistence.load(tmp_path / "m").image_shape_ == (32, 32, 1)
     result = _run("score", "--model", "m", "new", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "1 images larger than the model's 32x32 input were tiled" in result.stdout
+    assert "1 images larger than the model's 32x32 input were scored in tiles" in result.stdout
     assert [row["path"] for row in _rows(tmp_path / "scores.csv")] == [str(Path("new/4.png"))]
