@@ -40,11 +40,14 @@ test: $(STAMP)
 
 # The detectors use keras.ops only, so they run on every Keras backend; this checks JAX and
 # PyTorch (CPU builds). torch is pinned: an unpinned install would pull a multi-GB CUDA build.
-BACKEND_TESTS := tests/test_detector_contract.py tests/test_persistence.py
+# Then data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
+BACKEND_TESTS := tests/test_detector_contract.py tests/test_persistence.py tests/test_streaming.py
 test-backends: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'jax[cpu]' 'torch==2.13.0'
 	KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
 	KERAS_BACKEND=torch ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
+	XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 \
+		$(BIN)/python -m pytest -m multi_device tests/test_data_parallel.py
 
 # Full mode compares every text output with the committed one (timings are sanitized).
 test-full: $(STAMP)

@@ -2,8 +2,14 @@
 
     anomaly-tutorial benchmark [--quick] [--datasets ...] [--detectors ...] [--out reports]
     anomaly-tutorial train --detector NAME --data FOLDER --out MODEL_DIR
+                           [--epochs N] [--batch-size B] [--tile SIZE]
     anomaly-tutorial score --model MODEL_DIR PATH... [--out scores.csv] [--maps DIR]
     anomaly-tutorial make-data [--out DIR] [--force]
+
+``train`` and ``score`` read the images in batches, so memory does not grow with their number;
+images larger than the model's input are scored in tiles (``train --tile SIZE`` trains on tiles
+of large images). In a terminal, long steps show progress bars on stderr; ``--quiet`` turns
+them, and the step lines, off.
 
 Mistakes (unknown names, missing or empty folders, wrong image sizes, a folder that is not a
 saved model) end with a one-line error and exit code 2; any other error is a bug and keeps its
@@ -32,13 +38,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None) -> int:
+    from anomaly_tutorial import progress
+
     parser = _parser()
     arguments = parser.parse_args(argv)
     if arguments.command is None:
         parser.print_help()
         return EXIT_USAGE
+    quiet = getattr(arguments, "quiet", False)
+    arguments.say = (lambda message: None) if quiet else _say
     try:
-        return arguments.handler(arguments) or 0
+        with progress.shown(progress.wanted(quiet)):
+            return arguments.handler(arguments) or 0
     except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
         message = " ".join(str(error).split())
         print(f"anomaly-tutorial {arguments.command}: error: {message}", file=sys.stderr)
@@ -66,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         )  # fmt: skip
     bench.add_argument("--out", type=Path, default=Path("reports"), help="default: reports/")
     bench.add_argument("--force", action="store_true", help="replace an earlier report")
+    _quiet_argument(bench)
     bench.set_defaults(handler=_benchmark)
 
     train = commands.add_parser("train", help="train on FOLDER/train/good and save the model")
@@ -85,8 +97,21 @@ def _parser() -> argparse.ArgumentParser:
         help="share of held-out normal images to flag (0.05)",
     )
     train.add_argument("--quick", action="store_true", help="fast setting (for trying out)")
+    train.add_argument(
+        "--epochs", type=_positive, help="training epochs (Keras detectors; default: its own)"
+    )
+    train.add_argument(
+        "--batch-size", type=_positive, help="images per training step (Keras detectors)"
+    )
+    train.add_argument(
+        "--tile",
+        type=_positive,
+        metavar="SIZE",
+        help="train on overlapping SIZE x SIZE tiles of larger images (score tiles them too)",
+    )
     _max_pixels_argument(train)
     train.add_argument("--force", action="store_true", help="replace an earlier saved model")
+    _quiet_argument(train)
     train.set_defaults(handler=_train)
 
     score = commands.add_parser("score", help="score images with a saved model, write a CSV")
@@ -96,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--maps", type=Path, help="write anomaly-map overlays (PNG) here")
     score.add_argument("--force", action="store_true", help="replace earlier output files")
     _max_pixels_argument(score)
+    _quiet_argument(score)
     score.set_defaults(handler=_score)
 
     data = commands.add_parser("make-data", help="regenerate the bundled textures and glyphs")
@@ -107,17 +133,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return int(text)
+
+
+def _quiet_argument(parser) -> None:
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars or step lines (for scripts)"
+    )
+
+
 def _max_pixels_argument(parser) -> None:
     from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
 
-    def positive(text: str) -> int:
-        if not text.isdigit() or int(text) < 1:
-            raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-        return int(text)
-
     parser.add_argument(
         "--max-pixels",
-        type=positive,
+        type=_positive,
         default=MAX_PIXELS,
         help=f"refuse larger images before reading them (default {MAX_PIXELS} = 4096x4096)",
     )
@@ -135,7 +168,7 @@ def _benchmark(arguments) -> int:
     files = report.report_files(out, arguments.datasets, arguments.detectors)
     outputs.check_targets(files, arguments.force)  # before the work, not after
     runs = benchmark.run_benchmark(
-        arguments.datasets, arguments.detectors, quick=arguments.quick, progress=_say
+        arguments.datasets, arguments.detectors, quick=arguments.quick, progress=arguments.say
     )
     path = report.write_report(runs, out, quick=arguments.quick, force=arguments.force)
     print(tables.markdown_table(benchmark.rows(runs)))
@@ -145,7 +178,7 @@ def _benchmark(arguments) -> int:
 
 
 def _train(arguments) -> int:
-    from anomaly_tutorial import datasets, metrics, persistence
+    from anomaly_tutorial import datasets, metrics, persistence, tiling
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
     if arguments.detector in SUPERVISED:
@@ -155,37 +188,57 @@ def _train(arguments) -> int:
         )
     if not 0.0 <= arguments.false_alarm_rate < 1.0:
         raise UsageError(f"--false-alarm-rate must be in [0, 1); got {arguments.false_alarm_rate}")
-    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
-    dataset = datasets.load_folder(arguments.data, max_pixels=arguments.max_pixels)
     detector = make_detector(
         arguments.detector, quick=arguments.quick, false_alarm_rate=arguments.false_alarm_rate
     )
-    count = len(dataset.train_images)
-    _say(f"Training {arguments.detector} on {count} images of {arguments.data} ...")
+    detector.set_params(**_training_options(arguments, detector))
+    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
+    train_files, test_groups = datasets.folder_files(arguments.data)
+    source = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
+    count = len(source)
+    what = f"{count} images"
+    if arguments.tile:
+        source = tiling.Tiles(source, arguments.tile)
+        what += f" ({len(source)} tiles of {arguments.tile}x{arguments.tile})"
+    arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
     started = time.perf_counter()
-    detector.fit(dataset.train_images)
+    detector.fit(source)
     seconds = time.perf_counter() - started
     persistence.save(detector, arguments.out, force=arguments.force)
     print(
-        f"Trained {arguments.detector} on {count} images in {seconds:.1f} s "
-        f"({detector.validation_fraction:.0%} of them held out to set the threshold)."
+        f"Trained {arguments.detector} on {what} in {seconds:.1f} s "
+        f"({detector.validation_fraction:.0%} of the images held out to set the threshold)."
     )
     print(
         f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
         f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
     )
-    if len(dataset.test_images) and len(set(dataset.test_labels)) == 2:
-        test_scores = metrics.anomaly_scores(detector, dataset.test_images)
-        auroc = metrics.evaluate(dataset.test_labels, test_scores)["image_auroc"]
-        print(f"Test set ({len(dataset.test_images)} images): image AUROC {auroc:.3f}.")
+    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
+    if len(set(labels)) == 2:
+        test_files = [file for _, files in test_groups for file in files]
+        test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
+        auroc = metrics.evaluate(labels, metrics.anomaly_scores(detector, test_images))
+        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
     print(f"Saved to {arguments.out}")
     return 0
 
 
-def _score(arguments) -> int:
-    import numpy as np
+def _training_options(arguments, detector) -> dict:
+    """``epochs`` and ``batch_size`` from ``--epochs`` and ``--batch-size``, if given."""
+    options = {"epochs": arguments.epochs, "batch_size": arguments.batch_size}
+    options = {name: value for name, value in options.items() if value is not None}
+    unknown = [name for name in options if name not in detector.get_params()]
+    if unknown:
+        flags = " and ".join(f"--{name.replace('_', '-')}" for name in unknown)
+        raise UsageError(
+            f"{flags} apply to the Keras detectors only; {arguments.detector} is not trained "
+            "in epochs or batches."
+        )
+    return options
 
-    from anomaly_tutorial import datasets, outputs, persistence
+
+def _score(arguments) -> int:
+    from anomaly_tutorial import outputs, persistence, progress, scoring
     from anomaly_tutorial.detectors import detector_class
 
     meta = persistence.read_metadata(arguments.model)
@@ -199,49 +252,67 @@ def _score(arguments) -> int:
             )
         overlays = _overlay_paths(files, arguments.maps)
     outputs.check_targets([arguments.out, *overlays.values()], arguments.force)
-    height, width, channels = meta["image_shape"]
-    color = "gray" if channels == 1 else "rgb"
-    images, paths = datasets.read_images(
-        [file for file, _ in files], color=color, max_pixels=arguments.max_pixels
-    )
-    if images.shape[1:3] != (height, width):
-        raise UsageError(
-            f"the images are {images.shape[1]}x{images.shape[2]} but the model in "
-            f"{arguments.model} was trained on {height}x{width}."
-        )
     detector = persistence.load(arguments.model)
-    scores = -detector.score_samples(images)
-    anomalous = detector.predict(images) == -1
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["path", "anomaly_score", "label"])
-    for path, score, flag in zip(paths, scores, anomalous, strict=True):
-        writer.writerow([path, f"{score:.6g}", "anomaly" if flag else "normal"])
-    contents = {arguments.out: table.getvalue().encode("utf-8")}
-    if overlays:
-        maps = detector.anomaly_map(images)
-        contents.update(_overlays(images, maps, overlays, [file for file, _ in files]))
-    outputs.write_files(contents, arguments.force)
-    flagged = int(np.sum(anomalous))
-    print(f"Scored {len(scores)} images, {flagged} predicted anomalous -> {arguments.out}")
+    started = time.perf_counter()
+    rows = scoring.score_folder(
+        detector, [file for file, _ in files], maps=bool(overlays), max_pixels=arguments.max_pixels
+    )
+    count = flagged = tiled = 0
+    # Row by row into a temporary file, each overlay as its batch is scored: memory stays flat,
+    # and nothing appears under its real name unless every image was scored.
+    with outputs.staging() as staged, staged.open(arguments.out) as stream:
+        table = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        writer = csv.writer(table)
+        writer.writerow(["path", "anomaly_score", "label"])
+        maps_bar = "Writing maps" if overlays else None  # no bar without maps
+        # position=1: the line below score_folder's "Scoring" bar, which starts after this one.
+        with progress.bar(total=len(overlays), description=maps_bar, unit="map", position=1) as bar:
+            for row in rows:
+                label = "anomaly" if row.label == -1 else "normal"
+                writer.writerow([row.path, f"{row.anomaly_score:.6g}", label])
+                count, flagged, tiled = count + 1, flagged + (row.label == -1), tiled + row.tiled
+                if overlays:
+                    staged.write(overlays[row.path], _overlay(row))
+                    bar.update()
+        table.flush()
+        table.detach()
+    seconds = time.perf_counter() - started
+    speed = (
+        f"{count / seconds:.0f} images/s" if count >= seconds else f"{seconds / count:.1f} s each"
+    )
+    print(
+        f"Scored {count} images, {flagged} predicted anomalous -> {arguments.out} "
+        f"({seconds:.1f} s, {speed})"
+    )
+    if tiled:
+        height, width = detector.image_shape_[:2]
+        print(
+            f"{tiled} images larger than the model's {height}x{width} input were scored in tiles, "
+            f"each as its worst {height}x{width} window.\nTheir labels assume a threshold set on "
+            "whole images of their size, as train --tile sets it."
+        )
     if overlays:
         print(f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}")
     return 0
 
 
-def _image_files(paths) -> list[tuple[Path, Path]]:
-    """``(file, relative name)`` of every image: a folder's images keep the folder's name."""
+def _image_files(paths) -> list[tuple[str, Path]]:
+    """``(file, relative name)`` of every image: a folder's images keep the folder's name.
+
+    Files are kept as strings: fifty thousand of them then take a few MB.
+    """
     from anomaly_tutorial.datasets import imagefiles
 
     files = []
     for path in paths:
         if path.is_dir():
-            files += [(file, Path(path.name) / file.name) for file in imagefiles.list_images(path)]
+            folder = path.name
+            files += [(str(file), folder) for file in imagefiles.list_images(path)]
         else:
-            files.append((path, Path(path.name)))
+            files.append((str(path), None))
     for file, _ in files:
         try:
-            str(file).encode("utf-8")
+            file.encode("utf-8")
         except UnicodeEncodeError:
             raise UsageError(
                 f"{_printable(file)}: the file name is not valid UTF-8 and cannot be written to "
@@ -250,10 +321,12 @@ def _image_files(paths) -> list[tuple[Path, Path]]:
     return files
 
 
-def _overlay_paths(files, folder: Path) -> dict[Path, Path]:
+def _overlay_paths(files, folder: Path) -> dict[str, Path]:
     """Overlay file of each image, mirroring the folders given; name clashes are refused."""
     targets, sources = {}, {}
-    for file, relative in files:
+    for file, parent in files:
+        name = Path(file)
+        relative = Path(parent, name.name) if parent is not None else Path(name.name)
         target = folder / relative.with_name(f"{relative.stem}_map.png")
         if target in sources:
             raise UsageError(
@@ -264,18 +337,14 @@ def _overlay_paths(files, folder: Path) -> dict[Path, Path]:
     return targets
 
 
-def _overlays(images, maps, overlays, files) -> dict:
+def _overlay(row) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from anomaly_tutorial import outputs, plots
 
-    return {
-        overlays[file]: outputs.figure_bytes(
-            plots.plot_anomaly_maps(images[index : index + 1], maps[index : index + 1])
-        )
-        for index, file in enumerate(files)
-    }
+    figure = plots.plot_anomaly_maps(row.image[None], row.anomaly_map[None])
+    return outputs.figure_bytes(figure)
 
 
 def _printable(path) -> str:

@@ -5,6 +5,10 @@ failure leaves what was there before. Each folder written to keeps a small manif
 ``.anomaly-tutorial-outputs.json``, with the name and checksum of every file this program
 wrote there. An existing file is replaced only with ``force=True``, and only if the manifest
 lists it unchanged: a file the user made, or edited since, is never replaced.
+
+:func:`write_files` writes files whose bytes are at hand; :func:`staging` lets a long command
+write its files as it goes (a CSV row by row, an overlay per batch) with the same promise:
+nothing appears under its real name until everything has been written.
 """
 
 import contextlib
@@ -51,28 +55,71 @@ def write_files(contents: dict, force: bool = False) -> None:
     writing leaves every earlier file as it was.
     """
     check_targets(contents, force)
-    staged, created = [], []
-    try:
+    with staging() as staged:
         for path, data in contents.items():
-            path = Path(path)
-            created.extend(_make_folders(path.parent))
-            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            staged.append((Path(temporary), path, data))
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+            staged.write(path, data)
+
+
+class Staging:
+    """Files written together: each under a temporary name in its own folder, and all renamed
+    to their real names by :meth:`commit`, or all removed by :meth:`discard`.
+
+    Check the targets first (:func:`check_targets`). Only the names, not the contents, are kept
+    in memory, so a command can write any number of files.
+    """
+
+    def __init__(self):
+        self._staged = []  # (temporary name, real name, checksum or None), as strings
+        self._created = []
+
+    @contextlib.contextmanager
+    def open(self, path):
+        """A binary stream to write ``path``'s contents into (its temporary file)."""
+        path = Path(path)
+        self._created.extend(_make_folders(path.parent))
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        self._staged.append((temporary, str(path), None))
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+
+    def write(self, path, data: bytes) -> None:
+        """Write the bytes ``data`` as ``path``."""
+        with self.open(path) as stream:
+            stream.write(data)
+        temporary, path, _ = self._staged[-1]
+        self._staged[-1] = (temporary, path, _checksum(data))
+
+    def commit(self) -> None:
+        """Rename every file to its real name, and list it in its folder's manifest."""
         written = {}
-        for temporary, path, data in staged:
+        for temporary, path, checksum in self._staged:
+            checksum = checksum or _checksum(Path(temporary).read_bytes())
             os.replace(temporary, path)
-            written.setdefault(path.parent, {})[path.name] = _checksum(data)
+            written.setdefault(Path(path).parent, {})[Path(path).name] = checksum
         for folder, checksums in written.items():
             _record(folder, checksums)
-    except BaseException:
-        for temporary, _, _ in staged:
+        self._staged = []
+
+    def discard(self) -> None:
+        """Remove every temporary file, and the folders made for them if they are empty."""
+        for temporary, _, _ in self._staged:
             with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-        for folder in reversed(created):  # only the folders made here, and only if still empty
+                os.unlink(temporary)
+        for folder in reversed(self._created):  # only the folders made here, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        self._staged = []
+
+
+@contextlib.contextmanager
+def staging():
+    """A :class:`Staging` that commits when the block ends, or discards on any error."""
+    staged = Staging()
+    try:
+        yield staged
+        staged.commit()
+    except BaseException:
+        staged.discard()
         raise
 
 
@@ -132,4 +179,4 @@ def _record(folder: Path, checksums: dict) -> None:
     os.replace(temporary, folder / MANIFEST)
 
 
-__all__ = ["MANIFEST", "check_targets", "figure_bytes", "write_files"]
+__all__ = ["MANIFEST", "Staging", "check_targets", "figure_bytes", "staging", "write_files"]

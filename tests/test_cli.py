@@ -40,15 +40,6 @@ def _rows(path):
 
 
 @pytest.fixture(scope="module")
-def parts(tmp_path_factory):
-    """A small MVTec-layout folder cut from the brick data, as a user would have."""
-    folder = tmp_path_factory.mktemp("data") / "parts"
-    small = datasets.load_textures("brick", "dev").subset(n_train=40, n_test_per_type=3)
-    datasets.write_folder(small, folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def hog_model(parts, tmp_path_factory):
     model = tmp_path_factory.mktemp("models") / "hog"
     assert _cli("train", "--detector", "hog_ocsvm", "--data", parts, "--out", model) == 0
@@ -116,8 +107,9 @@ def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     assert "image_auroc" in report and "CPU cores" in report
     assert (tmp_path / "reports" / "image_auroc.png").is_file()
     assert (tmp_path / "reports" / MANIFEST).is_file()
-    again = _run(*words, "--force", cwd=tmp_path)  # its own files: replaced with --force
+    again = _run(*words, "--force", "--quiet", cwd=tmp_path)  # its own files: replaced
     assert again.returncode == 0, again.stderr
+    assert again.stderr == ""  # --quiet: no step lines, no bars
 
 
 def test_make_data_writes_textures_and_glyphs_and_refuses_to_overwrite(
@@ -184,3 +176,57 @@ def test_an_unexpected_error_shows_a_traceback_in_a_terminal(tmp_path):
     )
     assert result.returncode not in (0, cli.EXIT_USAGE)
     assert "Traceback" in result.stderr
+
+
+def test_train_takes_epochs_and_batch_size(parts, tmp_path):
+    words = [
+        "train",
+        "--detector",
+        "deep_svdd",
+        "--quick",
+        "--data",
+        parts,
+        "--out",
+        tmp_path / "m",
+    ]
+    assert _cli(*words, "--epochs", "2", "--batch-size", "8") == 0
+    loaded = persistence.load(tmp_path / "m")
+    assert (loaded.epochs, loaded.batch_size) == (2, 8)
+    assert len(loaded.history_["loss"]) == 2
+
+
+def test_score_streams_and_a_failure_midway_leaves_no_csv_and_no_temporary_file(
+    parts, hog_model, tmp_path, monkeypatch
+):
+    from anomaly_tutorial.datasets import source
+
+    monkeypatch.setattr(source, "MAX_BATCH", 2)  # batches of two images: rows come in pieces
+    images = tmp_path / "images"
+    images.mkdir()
+    for file in sorted((parts / "test" / "good").glob("*.png")):
+        (images / file.name).write_bytes(file.read_bytes())
+    assert _cli("score", "--model", hog_model, images, "--out", tmp_path / "s.csv") == 0
+    assert len(_rows(tmp_path / "s.csv")) == 3
+    (images / "zz_last.png").write_bytes(b"not a png")  # read in the last batch
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _cli("score", "--model", hog_model, images, "--out", out / "s.csv") == cli.EXIT_USAGE
+    assert list(out.iterdir()) == []
+
+
+def test_train_on_tiles_of_large_images_then_score_large_images(tmp_path):
+    import imageio.v3 as iio
+    import skimage.data
+
+    photo = skimage.data.brick()  # 512 x 512
+    for index, (row, col) in enumerate([(0, 0), (0, 200), (200, 0), (200, 200), (400, 400)]):
+        folder = tmp_path / "big" / "train" / "good" if index < 4 else tmp_path / "new"
+        folder.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(folder / f"{index}.png", photo[row : row + 96, col : col + 112])
+    words = ["train", "--detector", "hog_ocsvm", "--tile", "32", "--out", tmp_path / "m"]
+    assert _cli(*words, "--data", tmp_path / "big") == 0
+    assert persistence.load(tmp_path / "m").image_shape_ == (32, 32, 1)
+    result = _run("score", "--model", "m", "new", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 images larger than the model's 32x32 input were scored in tiles" in result.stdout
+    assert [row["path"] for row in _rows(tmp_path / "scores.csv")] == [str(Path("new/4.png"))]

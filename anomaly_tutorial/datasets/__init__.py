@@ -5,6 +5,8 @@
 - ``load_glyphs_one_class(normal_class)``: one 28x28 digit drawn from many fonts is normal;
 - ``load_faces()``: faces are normal, background crops are anomalies;
 - ``load_folder(path)``: your own images in the MVTec AD layout;
+- ``image_source(path_or_array)``: images read lazily, batch by batch, for folders of any size
+  (``ImageFiles``), or an array (notebook 05);
 - ``load_dataset(name)``: any of the bundled ones by name, see ``DATASET_NAMES``.
 
 Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose settings here) or
@@ -14,10 +16,11 @@ Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose sett
 from anomaly_tutorial.datasets.dataset import AnomalyDataset, split_normal
 from anomaly_tutorial.datasets.digits import load_digits_one_class
 from anomaly_tutorial.datasets.faces import load_faces
-from anomaly_tutorial.datasets.folder import load_folder, write_folder
+from anomaly_tutorial.datasets.folder import folder_files, load_folder, write_folder
 from anomaly_tutorial.datasets.glyphs import load_glyphs_one_class
 from anomaly_tutorial.datasets.imagefiles import IMAGE_EXTENSIONS, DatasetError, read_images
 from anomaly_tutorial.datasets.parts import PART_CHOICES, PARTS, select_part
+from anomaly_tutorial.datasets.source import ImageFiles, ImageSource, image_source
 from anomaly_tutorial.datasets.textures import (
     TEXTURE_CATEGORIES,
     generate_textures,
@@ -50,7 +53,11 @@ __all__ = [
     "TEXTURE_CATEGORIES",
     "AnomalyDataset",
     "DatasetError",
+    "ImageFiles",
+    "ImageSource",
+    "folder_files",
     "generate_textures",
+    "image_source",
     "load_dataset",
     "load_digits_one_class",
     "load_faces",

@@ -53,21 +53,7 @@ def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> Anom
     """
     resize, color = check_options(resize, color)
     root = Path(path)
-    if not root.exists():
-        raise DatasetError(f"{root}: folder does not exist.")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: is not a folder; expected an MVTec-layout dataset folder.")
-    train_dir = root / "train" / "good"
-    for folder in (root, root / "train", train_dir):
-        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
-            raise DatasetError(f"{folder}: cannot be read (permission denied).")
-    if not train_dir.is_dir():
-        raise DatasetError(
-            f"{root}: missing train/good/ folder. Put the normal training images in "
-            f"{train_dir} (MVTec layout: train/good, test/<type>, ground_truth/<type>)."
-        )
-    train_files = list_images(train_dir)
-    test_groups = _test_groups(root / "test")
+    train_files, test_groups = folder_files(root)
     mask_files = _match_masks(root / "ground_truth", test_groups)
 
     test_files = [file for _, files in test_groups for file in files]
@@ -97,6 +83,30 @@ def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> Anom
         train_paths=tuple(str(file) for file in train_files),
         test_paths=tuple(str(file) for file in test_files),
     )
+
+
+def folder_files(path) -> tuple[list[Path], list[tuple[str, list[Path]]]]:
+    """The image files of an MVTec-layout folder, checked but not read (notebook 05).
+
+    Returns ``(train_files, test_groups)``: the files of ``train/good``, and ``(kind, files)``
+    for each folder of ``test/``, ``"good"`` first. The command line streams them, batch by
+    batch, instead of loading the folder; :func:`load_folder` starts from the same listing.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise DatasetError(f"{root}: folder does not exist.")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: is not a folder; expected an MVTec-layout dataset folder.")
+    train_dir = root / "train" / "good"
+    for folder in (root, root / "train", train_dir):
+        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise DatasetError(f"{folder}: cannot be read (permission denied).")
+    if not train_dir.is_dir():
+        raise DatasetError(
+            f"{root}: missing train/good/ folder. Put the normal training images in "
+            f"{train_dir} (MVTec layout: train/good, test/<type>, ground_truth/<type>)."
+        )
+    return list_images(train_dir), _test_groups(root / "test")
 
 
 def _test_groups(test_dir: Path) -> list[tuple[str, list[Path]]]:

@@ -61,26 +61,27 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped.
+def image_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """``(height, width)`` of an image file, read from its header without decoding it.
 
-    Its size is read from the file header first: an image of more than ``max_pixels`` pixels
-    is refused before it is decoded.
+    An image of more than ``max_pixels`` pixels is refused here, before anything is decoded.
     """
+    height, width = _reading(path, lambda: iio.improps(path, index=0).shape[:2])
+    if height * width > max_pixels:
+        raise DatasetError(
+            f"{path}: {width}x{height} pixels, more than max_pixels={max_pixels}. "
+            "Shrink the image, or raise the limit (max_pixels=..., CLI: --max-pixels)."
+        )
+    return int(height), int(width)
+
+
+def _reading(path: Path, read):
+    """``read()``, with every way a file can be unreadable turned into one DatasetError."""
     try:
         with warnings.catch_warnings():
             # On an unreadable file imageio tries every plugin, and its legacy ones warn.
             warnings.simplefilter("ignore", DeprecationWarning)
-            # index=0: the first frame of an animated GIF or multi-page TIFF.
-            height, width = iio.improps(path, index=0).shape[:2]
-            if height * width > max_pixels:
-                raise DatasetError(
-                    f"{path}: {width}x{height} pixels, more than max_pixels={max_pixels}. "
-                    "Shrink the image, or raise the limit (max_pixels=..., CLI: --max-pixels)."
-                )
-            array = iio.imread(path, index=0)
-    except DatasetError:
-        raise
+            return read()
     except PermissionError:
         raise DatasetError(f"{path}: cannot read this image file (permission denied).") from None
     except Exception as error:  # imageio raises many types for unreadable files
@@ -88,6 +89,17 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             f"{path}: cannot read this image file; it is corrupt, truncated or not really a "
             f"{path.suffix} file ({str(error).splitlines()[0]})"
         ) from error
+
+
+def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped.
+
+    Its size is read from the file header first (:func:`image_size`): an image of more than
+    ``max_pixels`` pixels is refused before it is decoded.
+    """
+    image_size(path, max_pixels)
+    # index=0: the first frame of an animated GIF or multi-page TIFF.
+    array = _reading(path, lambda: iio.imread(path, index=0))
     array = np.asarray(array)
     if array.ndim == 2:
         array = array[..., np.newaxis]
@@ -141,35 +153,35 @@ def resize_mask(mask: np.ndarray, resize) -> np.ndarray:
     return transform.resize(mask, resize, order=0, anti_aliasing=False) > 0.5
 
 
+def check_like(shape, path, reference_shape, reference_path) -> None:
+    """Raise unless an image of ``shape`` at ``path`` has the size (and, for (H, W, C) shapes,
+    the channels) of the image at ``reference_path``: one folder, one image size."""
+    if len(shape) == 3 and len(reference_shape) == 3 and shape[-1] != reference_shape[-1]:
+        raise DatasetError(
+            f"{path}: has {shape[-1]} channel(s) but {reference_path} has "
+            f"{reference_shape[-1]}; mixed grayscale and colour images. Pass color='gray' or "
+            "color='rgb' to convert them all."
+        )
+    if tuple(shape[:2]) != tuple(reference_shape[:2]):
+        raise DatasetError(
+            f"{path}: is {shape[0]}x{shape[1]} pixels but {reference_path} is "
+            f"{reference_shape[0]}x{reference_shape[1]}; images of mixed sizes. Pass "
+            f"resize=(H, W), e.g. resize={tuple(reference_shape[:2])}, to resize them all."
+        )
+
+
 def stack(images: list[np.ndarray], paths: list[Path]) -> np.ndarray:
     """Stack images into (n, H, W, C), or explain which file breaks the common size/channels."""
-    first_shape, first_path = images[0].shape, paths[0]
     for image, path in zip(images, paths, strict=True):
-        if image.shape[-1] != first_shape[-1]:
-            raise DatasetError(
-                f"{path}: has {image.shape[-1]} channel(s) but {first_path} has "
-                f"{first_shape[-1]}; mixed grayscale and colour images. Pass color='gray' or "
-                "color='rgb' to convert them all."
-            )
-        if image.shape != first_shape:
-            raise DatasetError(
-                f"{path}: is {image.shape[0]}x{image.shape[1]} pixels but {first_path} is "
-                f"{first_shape[0]}x{first_shape[1]}; images of mixed sizes. Pass "
-                f"resize=(H, W), e.g. resize={first_shape[:2]}, to resize them all."
-            )
+        check_like(image.shape, path, images[0].shape, paths[0])
     return np.stack(images).astype(np.float32)
 
 
-def read_images(
-    paths, *, resize=None, color=None, max_pixels=MAX_PIXELS
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Read image files (a folder means its image files) into float32 (n, H, W, C).
+def image_paths(paths) -> list[Path]:
+    """The image files that ``paths`` name: a folder means its image files, in natural order.
 
-    Returns ``(images, paths)``, the paths as strings in the order read. The checks and the
-    ``resize``, ``color`` and ``max_pixels`` options are those of :func:`load_folder`. Used to
-    score your own images with a fitted detector (notebook 05).
+    ``paths`` is one path or a list of paths; missing files and non-image files are errors.
     """
-    resize, color = check_options(resize, color)
     if isinstance(paths, str | Path):
         paths = [paths]
     files = []
@@ -183,6 +195,20 @@ def read_images(
         else:
             raise DatasetError(f"{path}: does not exist.")
     if not files:
-        raise DatasetError("read_images got no paths.")
+        raise DatasetError("got no paths: name at least one image file or folder.")
+    return files
+
+
+def read_images(
+    paths, *, resize=None, color=None, max_pixels=MAX_PIXELS
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Read image files (a folder means its image files) into float32 (n, H, W, C).
+
+    Returns ``(images, paths)``, the paths as strings in the order read. The checks and the
+    ``resize``, ``color`` and ``max_pixels`` options are those of :func:`load_folder`. Used to
+    score your own images with a fitted detector (notebook 05).
+    """
+    resize, color = check_options(resize, color)
+    files = image_paths(paths)
     images = [convert(read_image(file, max_pixels), resize, color) for file in files]
     return stack(images, files), tuple(str(file) for file in files)

@@ -8,6 +8,10 @@ The API is scikit-learn's outlier-detector convention, exactly as ``sklearn.svm.
 on the rest and puts ``offset_`` at the ``false_alarm_rate`` quantile of the held-out *normal*
 images' scores, so ``predict`` flags about that share of normal images. ``set_threshold`` moves
 it later, from other normal images, without refitting.
+
+``X`` may also be an image source (:mod:`anomaly_tutorial.datasets.source`), such as a folder
+read in batches, and images larger than the detector's input are scored in tiles
+(:mod:`anomaly_tutorial.tiling`), notebook 05.
 """
 
 import contextlib
@@ -22,8 +26,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
+from anomaly_tutorial import tiling
+from anomaly_tutorial.datasets.source import ImageSource, image_source
 from anomaly_tutorial.errors import InputError
-from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape
+from anomaly_tutorial.images import as_images, check_fitted_shape
 
 
 @contextlib.contextmanager
@@ -63,9 +69,12 @@ POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
 class ImageDetector(OutlierMixin, BaseEstimator):
     """Base class of the detectors: subclasses implement ``_fit`` and ``_score_samples``.
 
-    ``_fit(images, labels, val_images, val_labels)`` gets validated float32 ``(n, H, W, C)``
-    images: the part to fit on and the held-out part (labels are None for one-class
-    detectors). It sets the learned attributes; ``fit`` then sets ``offset_``.
+    ``_fit(images, labels, val_images, val_labels)`` gets two image sources
+    (:mod:`anomaly_tutorial.datasets.source`), the part to fit on and the held-out part, whose
+    batches are validated float32 ``(n, H, W, C)``; labels are None for one-class detectors.
+    It reads them in batches (or, if the method needs them all, with ``read_all()``) and sets
+    the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an array of
+    images of the fitted size.
 
     Examples
     --------
@@ -111,41 +120,67 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit on the images ``X`` (and labels ``y``, for the labelled detector); returns self.
 
-        ``validation_fraction`` of ``X`` is held out; ``offset_`` is set from its normal images.
+        ``X`` is an array of images or an image source (e.g. ``datasets.image_source(folder)``,
+        read in batches; a :class:`~anomaly_tutorial.tiling.Tiles` source trains on tiles).
+        ``validation_fraction`` of the images is held out; ``offset_`` is set from its normal
+        images.
         """
         self._validate_params()
         labels = self._check_labels(y)
-        images = as_images(X)
-        if labels is not None and len(labels) != len(images):
+        source = image_source(X)
+        whole = source.whole_images()
+        if labels is not None and len(labels) != len(whole):
             raise InputError(
-                f"y must hold one label per image: got {len(labels)} for {len(images)} images."
+                f"y must hold one label per image: got {len(labels)} for {len(whole)} images."
             )
-        fit_part, held_out = self.validation_split(len(images), labels)
-        self.image_shape_ = image_shape(images)
+        if labels is not None and whole is not source:
+            raise InputError("Training on tiles needs normal images only (no labels y).")
+        fit_part, held_out = self.validation_split(len(whole), labels)
+        source.check()  # before long work: a bad file fails now, not in the tenth epoch
+        train, validation = source.training_part(fit_part), source.training_part(held_out)
+        self.image_shape_ = tuple(train.image_shape)
         part_labels = (None, None) if labels is None else (labels[fit_part], labels[held_out])
         with keeping_global_random_state():
             self._seed()
-            self._fit(images[fit_part], part_labels[0], images[held_out], part_labels[1])
+            self._fit(train, part_labels[0], validation, part_labels[1])
         normal = held_out if labels is None else held_out[labels[held_out] == 0]
-        return self.set_threshold(images[normal])
+        return self.set_threshold(whole.subset(normal))
 
     def set_threshold(self, X_normal, false_alarm_rate=None):
         """Set ``offset_`` so that ``predict`` flags ``false_alarm_rate`` of ``X_normal``.
 
-        ``X_normal`` are normal images the detector was not fitted on; ``false_alarm_rate``
-        defaults to the constructor's. Nothing is refitted. Returns ``self``.
+        ``X_normal`` are normal images (an array or an image source) the detector was not
+        fitted on; ``false_alarm_rate`` defaults to the constructor's. Nothing is refitted.
+        Returns ``self``.
         """
         rate = self.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
         check_scalar(
             rate, "false_alarm_rate", numbers.Real, min_val=0, max_val=1, include_boundaries="left"
         )
-        scores = self.score_samples(X_normal).astype(np.float64)
-        self.offset_ = float(np.quantile(scores, rate))
+        if isinstance(X_normal, ImageSource):
+            scores = self._source_scores(X_normal, "Threshold")
+        else:
+            scores = self.score_samples(X_normal)
+        self.offset_ = float(np.quantile(scores.astype(np.float64), rate))
         return self
 
     def score_samples(self, X):
-        """Normality score of each image: higher = more normal. Anomaly score = minus this."""
-        return self._score_samples(self._check_images(X))
+        """Normality score of each image: higher = more normal. Anomaly score = minus this.
+
+        ``X`` is an array or an image source (scored batch by batch); images larger than the
+        detector's input are scored in tiles (:func:`~anomaly_tutorial.tiling.tiled_scores`).
+        """
+        if isinstance(X, ImageSource):
+            return self._source_scores(X, "Scoring")
+        images = self._check_images(X, larger=True)
+        if tiling.is_larger(images, self.image_shape_):
+            return tiling.tiled_scores(self, images)
+        return self._score_samples(images)
+
+    def _source_scores(self, source, description) -> np.ndarray:
+        check_is_fitted(self)
+        batches = source.batches(description=description, verbose=getattr(self, "verbose", 0))
+        return np.concatenate([self.score_samples(batch) for batch in batches])
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative means anomaly."""
@@ -153,13 +188,28 @@ class ImageDetector(OutlierMixin, BaseEstimator):
 
     def predict(self, X):
         """+1 for normal, -1 for anomaly, cut at ``offset_``."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
+        return self.labels_from_scores(self.score_samples(X))
 
-    def _check_images(self, X) -> np.ndarray:
+    def labels_from_scores(self, scores) -> np.ndarray:
+        """What ``predict`` returns for images with these ``score_samples``: +1 normal, -1
+        anomaly, cut at ``offset_`` (for code that already has the scores, notebook 05)."""
+        check_is_fitted(self)
+        return np.where(np.asarray(scores) - self.offset_ < 0, -1, 1)
+
+    def _check_images(self, X, larger: bool = False) -> np.ndarray:
+        """Validated images of the fitted shape (``larger=True``: or larger, to be tiled)."""
         check_is_fitted(self)
         images = as_images(X)
-        check_fitted_shape(images, self.image_shape_, type(self).__name__)
+        if not (larger and tiling.is_larger(images, self.image_shape_)):
+            check_fitted_shape(images, self.image_shape_, type(self).__name__)
         return images
+
+    def _stitched_maps(self, X, maps_of) -> np.ndarray:
+        """``maps_of(images)`` for images of the fitted size; tiled and stitched if larger."""
+        images = self._check_images(X, larger=True)
+        if tiling.is_larger(images, self.image_shape_):
+            return tiling.tiled_maps(self, images)
+        return maps_of(images)
 
     def _check_labels(self, y):
         """One-class detectors ignore ``y``, as ``OneClassSVM`` does."""

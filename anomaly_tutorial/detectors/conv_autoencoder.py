@@ -20,6 +20,7 @@ from anomaly_tutorial.detectors import networks, reconstruction
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
+from anomaly_tutorial.detectors.moments import RunningMoments
 
 #: The plain autoencoder notebook 03 starts from: a dense 64-number bottleneck, no inpainting,
 #: the mean squared error as image score. ``ConvAutoencoder(**PLAIN)`` builds it.
@@ -157,7 +158,7 @@ class ConvAutoencoder(KerasImageDetector):
         return keras.Model(inputs, decoder(encoder(tensor)), name="conv_autoencoder")
 
     def _fit(self, images, labels, val_images, val_labels):
-        self.model_ = self.build_model(images.shape[1:])
+        self.model_ = self.build_model(images.image_shape)
         loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
         # Early stopping watches held-out *normal* images. Watching the test set, as many
@@ -165,20 +166,19 @@ class ConvAutoencoder(KerasImageDetector):
         stopper = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=self.patience, restore_best_weights=True
         )
-        inputs, val_inputs = self._network_input(images), self._network_input(val_images)
-        self.history_ = self._train(
-            self.model_, inputs, inputs, (val_inputs, val_inputs), callbacks=[stopper]
-        )
+        self.history_ = self._train(self.model_, images, val_images, callbacks=[stopper])
         self.n_epochs_ = len(self.history_["loss"])
         # Normal error is not the same everywhere (borders are harder to redraw), so each pixel
         # is compared with the errors the *training* images make at that position.
-        self.error_mean_, self.error_scale_ = np.zeros((2, *images.shape[1:3]), np.float32)
+        self.error_mean_, self.error_scale_ = np.zeros((2, *images.image_shape[:2]), np.float32)
         self.error_settings_ = self._error_settings()
         if self.normalize_errors:
-            fit_maps = self._maps(images)
-            self.error_mean_ = fit_maps.mean(axis=0)
+            moments = RunningMoments()  # batch by batch: memory does not grow with the images
+            for batch in images.batches(description="Error statistics", verbose=self.verbose):
+                moments.add(self._maps(batch))
+            self.error_mean_ = moments.mean.astype(np.float32)
             # The floor keeps pixels that are always perfectly redrawn (digit borders) finite.
-            spread = fit_maps.std(axis=0)
+            spread = moments.std.astype(np.float32)
             self.error_scale_ = spread + 0.1 * spread.mean() + 1e-12
 
     def reconstruct(self, X) -> np.ndarray:
@@ -212,9 +212,14 @@ class ConvAutoencoder(KerasImageDetector):
         """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous.
 
         With ``normalize_errors`` it is in units of the training images' spread at that pixel.
+        Images larger than the training size are tiled and their maps stitched
+        (:mod:`anomaly_tutorial.tiling`).
         """
-        return self._normalised_maps(self._check_images(X))
+        return self._stitched_maps(X, self._normalised_maps)
+
+    def scores_from_maps(self, maps) -> np.ndarray:
+        """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
+        return -reconstruction.image_scores(maps, self.reduction, self.top_fraction)
 
     def _score_samples(self, images):
-        maps = self._normalised_maps(images)
-        return -reconstruction.image_scores(maps, self.reduction, self.top_fraction)
+        return self.scores_from_maps(self._normalised_maps(images))

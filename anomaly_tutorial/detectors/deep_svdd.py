@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from anomaly_tutorial.detectors import networks
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
+from anomaly_tutorial.detectors.moments import RunningMoments
 
 #: Keras's default 0.99 averages BatchNorm statistics over ~100 steps, but a small training set
 #: gives a few steps per epoch, so scoring would still use the untrained network's statistics
@@ -93,7 +94,9 @@ class _RadiusUpdate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 >= self.warm_up:
-            distances = np.sqrt(-self.detector._score_samples(self.images))
+            # One distance per training image (a float each), read batch by batch.
+            scores = [self.detector._score_samples(batch) for batch in self.images.batches()]
+            distances = np.sqrt(-np.concatenate(scores))
             self.loss.radius.assign(float(np.quantile(distances, 1.0 - self.loss.nu)))
 
 
@@ -201,12 +204,14 @@ class DeepSVDD(KerasImageDetector):
         return network
 
     def _fit(self, images, labels, val_images, val_labels):
-        inputs, val_inputs = self._network_input(images), self._network_input(val_images)
-        self.model_ = self.build_network(inputs.shape[1:])
+        self.model_ = self.build_network(self._padded_shape(images.image_shape))
         self.pretrain_history_ = {}
         if self.pretrain_epochs > 0:
-            self.pretrain_history_ = self._pretrain(inputs, val_inputs)
-        self.c_ = initial_center(self._predict(images), self.center_eps)
+            self.pretrain_history_ = self._pretrain(images, val_images)
+        features = RunningMoments()  # the mean feature, batch by batch
+        for batch in images.batches(description="Centre", verbose=self.verbose):
+            features.add(self._predict(batch))
+        self.c_ = initial_center(features.mean[np.newaxis], self.center_eps)
         self.radius_ = 0.0
         # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network.
         trainer = keras.Model(self.model_.inputs, self.model_.outputs, name="deep_svdd_trainer")
@@ -215,27 +220,30 @@ class DeepSVDD(KerasImageDetector):
             loss = SoftBoundaryLoss(nu=self.nu)
             callbacks.append(_RadiusUpdate(loss, self, images, self.warm_up_epochs))
         trainer.compile(optimizer=self._optimizer(), loss=loss)
-        targets, val_targets = (np.tile(self.c_, (len(part), 1)) for part in (inputs, val_inputs))
         self.history_ = self._train(
-            trainer, inputs, targets, (val_inputs, val_targets), callbacks=callbacks
+            trainer, images, val_images, targets=self._center_targets, callbacks=callbacks
         )
         if self.objective == "soft-boundary":
             self.radius_ = float(loss.radius.numpy())
 
+    def _center_targets(self, inputs):
+        return np.tile(self.c_, (len(inputs), 1))
+
     def _optimizer(self):
         return keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay)
 
-    def _pretrain(self, inputs, val_inputs) -> dict:
+    def _pretrain(self, images, val_images) -> dict:
         # The decoder is thrown away afterwards, so it may keep its biases: only phi must not.
         decoder = networks.build_decoder(
-            inputs.shape[1:], self.filters, self.latent_dim, name="pretrain_decoder"
+            self._padded_shape(images.image_shape),
+            self.filters,
+            self.latent_dim,
+            name="pretrain_decoder",
         )
         outputs = decoder(self.model_.outputs[0])
         autoencoder = keras.Model(self.model_.inputs, outputs, name="pretrain")
         autoencoder.compile(optimizer=self._optimizer(), loss="mse")
-        return self._train(
-            autoencoder, inputs, inputs, (val_inputs, val_inputs), epochs=self.pretrain_epochs
-        )
+        return self._train(autoencoder, images, val_images, epochs=self.pretrain_epochs)
 
     def features(self, X) -> np.ndarray:
         """The learned features ``phi(X)``, ``(n, latent_dim)`` (the 2-D plots of notebook 04)."""

@@ -4,10 +4,17 @@ The learner's starting point. The fitted ``pipeline_`` is exactly the scikit-lea
 learner writes by hand; the class around it adds the threshold rule every detector of the
 course shares (``OneClassSVM.predict`` would cut at the boundary ``nu`` sets, and ignore a
 changed ``offset_``).
+
+Images are turned into HOG features batch by batch, so a folder is read once and only the
+features stay in memory: OneClassSVM needs all of them at once. They are about as large as the
+images themselves (1,764 float64 numbers for a 64x64 image, 14 KB against its 16 KB as
+float32), and the SVM's fit time, which grows faster than the number of images, limits this
+method long before memory does.
 """
 
 from numbers import Real
 
+import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
@@ -75,9 +82,15 @@ class HOGOneClassSVM(ImageDetector):
         self._store_params(locals())
 
     def _fit(self, images, labels, val_images, val_labels):
+        # The same fitted steps as make_pipeline(...).fit(images), with HOG done in batches.
         hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        hog.fit(images.read([0]))  # HOG's fit only resolves its cell sizes from the image size
+        batches = images.batches(description="HOG features")
+        features = np.concatenate([hog.transform(batch) for batch in batches])
+        scaler = StandardScaler().fit(features)
         svm = OneClassSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma)
-        self.pipeline_ = make_pipeline(hog, StandardScaler(), svm).fit(images)
+        svm.fit(scaler.transform(features))
+        self.pipeline_ = make_pipeline(hog, scaler, svm)
 
     def _score_samples(self, images):
         return self.pipeline_.score_samples(images)

@@ -1,7 +1,9 @@
-"""What the Keras detectors share: seeding, padding, batched inference and training history.
+"""What the Keras detectors share: seeding, padding, batched inference, training and progress.
 
 Notebooks 02 to 04 build on it. A subclass writes its ``_fit`` (build, compile and train
-``model_``) and its ``_score_samples``; everything here is the plumbing around them.
+``model_``) and its ``_score_samples``; everything here is the plumbing around them. Training
+always reads its images through :class:`~anomaly_tutorial.detectors.batches.ImageBatches`, so
+an array and a folder take the same path.
 """
 
 from numbers import Real
@@ -11,8 +13,10 @@ import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 
+from anomaly_tutorial import progress
 from anomaly_tutorial.detectors import networks
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
+from anomaly_tutorial.detectors.batches import ImageBatches, batch_shards
 
 
 def history_dict(history) -> dict:
@@ -20,19 +24,65 @@ def history_dict(history) -> dict:
     return {key: [float(value) for value in values] for key, values in history.history.items()}
 
 
+class EpochBar(keras.callbacks.Callback):
+    """Keras callback: a bar over the epochs (with the losses) and one over each epoch's batches.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs ``fit`` was asked for (early stopping may end sooner).
+    description : str, default="Training"
+        The label of the epochs bar.
+    verbose : int, default=0
+        The detector's ``verbose``; see :func:`anomaly_tutorial.progress.enabled`.
+    """
+
+    def __init__(self, epochs: int, description: str = "Training", verbose=0):
+        super().__init__()
+        self.epochs, self.description, self.verbose = epochs, description, verbose
+        self._epochs_bar = self._batches_bar = None
+
+    def on_train_begin(self, logs=None):
+        self._epochs_bar = progress.bar(
+            total=self.epochs, description=self.description, unit="epoch", verbose=self.verbose
+        )
+        steps = self.params.get("steps") if self.params else None
+        self._batches_bar = progress.bar(
+            total=steps, description="  batches", unit="batch", verbose=self.verbose, leave=False
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._batches_bar.reset()
+        self._batches_bar.set_description(f"  epoch {epoch + 1}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_bar.update()
+
+    def on_epoch_end(self, epoch, logs=None):
+        losses = {key: f"{value:.4g}" for key, value in (logs or {}).items() if "loss" in key}
+        self._epochs_bar.set_postfix(losses, refresh=False)
+        self._epochs_bar.update()
+
+    def on_train_end(self, logs=None):
+        self._batches_bar.close()
+        self._epochs_bar.close()
+
+
 class KerasImageDetector(ImageDetector):
     """Base class of the Keras detectors: ``fit`` seeds Keras with ``random_state``.
 
     ``_network_input`` pads images so that every halving of the network divides their size;
-    ``_predict`` runs ``model_`` on them in batches of ``batch_size``; ``_train`` fits a model and
-    returns its history. ``_keras_attributes`` names the fitted Keras models (for saving).
+    ``_predict`` runs ``model_`` on them in batches of ``batch_size``; ``_train`` fits a model on
+    image sources, batch by batch, and returns its history. ``_keras_attributes`` names the
+    fitted Keras models (for saving).
     """
 
     _keras_attributes = ("model_",)
     _DOC_PARTS = {
         **ImageDetector._DOC_PARTS,
         "{verbose_parameter}": """verbose : int, default=0
-        Keras's training log level.""",
+        0 is silent; 1 or more shows progress bars (tqdm, on stderr) over the epochs, with the
+        losses, and over long passes through the images.""",
     }
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
@@ -61,14 +111,36 @@ class KerasImageDetector(ImageDetector):
         ]
         return np.concatenate(outputs)
 
-    def _train(self, model, inputs, targets, validation_data, epochs=None, callbacks=()):
-        history = model.fit(
-            inputs,
-            targets,
-            validation_data=validation_data,
-            epochs=self.epochs if epochs is None else epochs,
-            batch_size=self.batch_size,
-            callbacks=list(callbacks),
-            verbose=self.verbose,
-        )
+    def _padded_shape(self, image_shape) -> tuple[int, int, int]:
+        """The network's input shape for images of ``image_shape`` (see ``_network_input``)."""
+        height, width, channels = image_shape
+        return (*networks.padded_size(height, width, len(self.filters)), channels)
+
+    def _train(self, model, images, val_images, targets=None, epochs=None, callbacks=()):
+        """Fit ``model`` on the sources ``images`` (shuffled every epoch with ``random_state``)
+        and ``val_images``, batch by batch; ``targets(inputs)`` gives the targets of a batch
+        (default: the inputs). Returns the history as a dict."""
+        epochs = self.epochs if epochs is None else epochs
+        inputs, shards = self._network_input, batch_shards()
+        data = ImageBatches(images, self.batch_size, inputs, targets, self.random_state, shards)
+        validation = ImageBatches(val_images, self.batch_size, inputs, targets, shards=shards)
+        callbacks = list(callbacks)
+        if progress.enabled(self.verbose):
+            callbacks.append(EpochBar(epochs, verbose=self.verbose))
+        try:
+            # shuffle=False: ImageBatches shuffles with its own generator. Keras would otherwise
+            # shuffle the order of the batches with Python's global random module.
+            history = model.fit(
+                data,
+                validation_data=validation,
+                epochs=epochs,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        except Exception:
+            for batches in (data, validation):
+                if batches.failure is not None:  # e.g. a corrupt file, as its own clear error
+                    raise batches.failure from None
+            raise
         return history_dict(history)

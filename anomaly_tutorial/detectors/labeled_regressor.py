@@ -168,6 +168,8 @@ class LabeledRegressor(KerasImageDetector):
         return labels.astype(np.float32)
 
     def _fit(self, images, labels, val_images, val_labels):
+        # SKLearnRegressor takes arrays (its point in notebook 02), so the images are read whole.
+        images, val_images = images.read_all(), val_images.read_all()
         self.features_ = None
         if self.features == "hog":
             hog = HOGFeatures(pixels_per_cell=self.pixels_per_cell)

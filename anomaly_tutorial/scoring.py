@@ -1,0 +1,140 @@
+"""Score image files with a fitted detector, batch by batch: one row per image (notebook 05).
+
+:func:`score_folder` reads a batch of files, scores it, yields its rows and forgets it, so
+memory stays flat however many images there are. It is what ``anomaly-tutorial score`` runs::
+
+    for row in scoring.score_folder(detector, ["new_images/"]):
+        print(row.path, row.anomaly_score, row.label)
+
+Images of the detector's input size are scored in batches; larger ones are cut into tiles and
+scored from their stitched map (:mod:`anomaly_tutorial.tiling`); smaller ones are an error.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from anomaly_tutorial import progress, tiling
+from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
+from anomaly_tutorial.datasets.source import ImageFiles
+from anomaly_tutorial.errors import DatasetError, InputError
+
+
+@dataclass(frozen=True)
+class ScoredImage:
+    """One row of :func:`score_folder`.
+
+    ``anomaly_score`` is ``-score_samples`` (higher = more anomalous); ``label`` is what
+    ``predict`` says, +1 normal or -1 anomaly; ``tiled`` tells whether the image was larger
+    than the detector's input and scored in tiles. ``image`` and ``anomaly_map`` (``(H, W)``)
+    are set only with ``maps=True``.
+    """
+
+    path: str
+    anomaly_score: float
+    label: int
+    tiled: bool = False
+    image: np.ndarray | None = None
+    anomaly_map: np.ndarray | None = None
+
+
+def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX_PIXELS, verbose=0):
+    """Yield a :class:`ScoredImage` for every image file in ``paths``, in order (notebook 05).
+
+    Parameters
+    ----------
+    detector : fitted detector
+        Any detector of :mod:`anomaly_tutorial.detectors`.
+    paths : str, Path or list of them
+        Image files and folders (a folder means its images, in natural order).
+    batch_size : int or None, default=None
+        Images read and scored at a time; ``None`` picks a batch of at most 32 MB.
+    maps : bool, default=False
+        Also return each image and its anomaly map (the detector must have ``anomaly_map``).
+        Each row then holds two arrays: keep only the rows you need.
+    max_pixels : int, default=4096*4096
+        Refuse larger images before decoding them.
+    verbose : int, default=0
+        1 shows a progress bar on stderr (see :mod:`anomaly_tutorial.progress`).
+
+    Yields
+    ------
+    ScoredImage
+        Path, anomaly score, label (and, with ``maps``, image and map).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, imageio.v3 as iio
+    >>> from anomaly_tutorial.detectors import make_detector
+    >>> rng = np.random.default_rng(0)
+    >>> detector = make_detector("hog_ocsvm").fit(rng.random((20, 16, 16)))
+    >>> folder = tempfile.mkdtemp()
+    >>> iio.imwrite(f"{folder}/a.png", rng.integers(0, 255, (16, 16), dtype=np.uint8))
+    >>> iio.imwrite(f"{folder}/b.png", rng.integers(0, 255, (40, 48), dtype=np.uint8))
+    >>> [(row.path[-5:], row.label in (1, -1), row.tiled) for row in score_folder(detector, folder)]
+    [('a.png', True, False), ('b.png', True, True)]
+    """
+    check_is_fitted(detector)
+    if maps and not hasattr(detector, "anomaly_map"):
+        raise InputError(
+            f"{type(detector).__name__} has no anomaly maps; maps=True needs a localising "
+            "detector such as conv_autoencoder."
+        )
+    channels = detector.image_shape_[2]
+    files = ImageFiles(paths, color="gray" if channels == 1 else "rgb", max_pixels=max_pixels)
+    size = batch_size or files.batch_size()
+    with progress.bar(
+        total=len(files), description="Scoring", unit="image", verbose=verbose
+    ) as bar:
+        for start in range(0, len(files), size):
+            indices = range(start, min(start + size, len(files)))
+            for row in _score_batch(detector, files, indices, maps):
+                yield row
+                bar.update()
+
+
+def _score_batch(detector, files, indices, maps):
+    images = [files.read_one(index) for index in indices]
+    fitted = tuple(detector.image_shape_[:2])
+    tiled = []
+    for index, image in zip(indices, images, strict=True):
+        tiled.append(image.shape[:2] != fitted)
+        if tiled[-1] and not tiling.is_larger(image[np.newaxis], fitted):
+            raise DatasetError(
+                f"{files.paths[index]}: the images are {image.shape[0]}x{image.shape[1]} but "
+                f"the model was trained on {fitted[0]}x{fitted[1]}; larger images are scored "
+                "in tiles, smaller ones must be resized first."
+            )
+    # Images of the input size go through the detector together, larger ones one by one.
+    groups = [[i for i, is_tiled in enumerate(tiled) if not is_tiled]]
+    groups += [[i] for i, is_tiled in enumerate(tiled) if is_tiled]
+    results = {}
+    for group in filter(None, groups):
+        batch = np.stack([images[i] for i in group])
+        scores, batch_maps = _scores_and_maps(detector, batch, maps)
+        for position, i in enumerate(group):
+            one_map = None if batch_maps is None else batch_maps[position]
+            results[i] = (scores[position], one_map)
+    for position, index in enumerate(indices):
+        score, one_map = results[position]
+        yield ScoredImage(
+            path=files.paths[index],
+            anomaly_score=float(-score),
+            label=int(detector.labels_from_scores(score)),
+            tiled=tiled[position],
+            image=images[position] if maps else None,
+            anomaly_map=one_map,
+        )
+
+
+def _scores_and_maps(detector, images, maps):
+    if not maps:
+        return detector.score_samples(images), None
+    image_maps = detector.anomaly_map(images)
+    if hasattr(detector, "scores_from_maps"):  # one pass through the network, not two
+        return detector.scores_from_maps(image_maps), image_maps
+    return detector.score_samples(images), image_maps
+
+
+__all__ = ["ScoredImage", "score_folder"]
