@@ -1,4 +1,8 @@
-"""HOG features as a scikit-learn transformer, and the HOG picture (notebook 01).
+"""Hand-made image features: HOG for whole images (notebook 01), Gaussian derivatives per pixel.
+
+HOG and its picture serve ``hog_ocsvm``; :func:`gaussian_derivatives` describes every pixel's
+neighbourhood for the ``patch_knn`` memory bank (notebook 03).
+
 
 A histogram of oriented gradients (HOG) describes an image by the directions of its edges: the
 image is cut into cells, each cell gets a histogram of gradient orientations, and neighbouring
@@ -15,6 +19,7 @@ import math
 import numpy as np
 import skimage.feature
 import skimage.transform
+from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -223,3 +228,26 @@ def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=Non
     _, picture = _hog(validated, orientations, pixels, block, block_norm, visualize=True)
     peak = float(picture.max())
     return (picture / peak if peak > 0 else picture).astype(np.float64)
+
+
+#: Gaussian derivatives per scale: (row order, column order); the response is scale-normalised
+#: by ``scale ** (row order + column order)`` so that the scales compare.
+DERIVATIVES = ((0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0))
+
+
+def gaussian_derivatives(images, scales=(1.0, 2.0, 4.0)) -> np.ndarray:
+    """Per-pixel features ``(n, H, W, 6 * len(scales) * C)`` of images ``(n, H, W, C)``.
+
+    At each Gaussian width ``s`` in ``scales`` (pixels): the blurred image and its first and
+    second derivatives, a classic filter bank that describes the brightness, edges, lines and
+    blobs of about ``s`` to ``2 s`` pixels around each pixel. Borders are reflected.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    features = [
+        ndimage.gaussian_filter(images[..., channel], (0, scale, scale), order=(0, rows, cols),
+                                mode="reflect") * np.float32(scale ** (rows + cols))
+        for channel in range(images.shape[-1])
+        for scale in scales
+        for rows, cols in DERIVATIVES
+    ]  # fmt: skip
+    return np.stack(features, axis=-1).astype(np.float32)

@@ -14,6 +14,8 @@ from sklearn.utils.estimator_checks import check_estimator
 from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, detector_class, make_detector
 
 ALL_DETECTORS = ONE_CLASS + SUPERVISED
+#: The detectors trained by Keras (they have ``epochs``).
+KERAS = [name for name in ALL_DETECTORS if "epochs" in detector_class(name)().get_params()]
 
 
 def _easy_images(n_normal=48, n_anomalous=16, size=16, seed=0):
@@ -51,8 +53,10 @@ def fitted(data):
     }
 
 
-def test_registry_lists_the_four_course_methods():
-    assert set(ALL_DETECTORS) == {"hog_ocsvm", "labeled_regressor", "conv_autoencoder", "deep_svdd"}
+def test_registry_lists_the_five_course_methods():
+    assert set(ALL_DETECTORS) == {
+        "hog_ocsvm", "labeled_regressor", "conv_autoencoder", "deep_svdd", "patch_knn"
+    }
     assert not set(ONE_CLASS) & set(SUPERVISED)
 
 
@@ -206,7 +210,7 @@ def test_shared_parameters_are_checked_at_fit(name, param, value, data):
         make_detector(name, quick=True, **{param: value}).fit(images, labels)
 
 
-@pytest.mark.parametrize("name", [name for name in ALL_DETECTORS if name != "hog_ocsvm"])
+@pytest.mark.parametrize("name", KERAS)
 def test_epochs_must_be_a_whole_number(name, data):
     images, labels = _training_set(name, data)
     with pytest.raises(ValueError, match="The 'epochs' parameter of .* must be an int"):
@@ -230,9 +234,10 @@ def test_the_examples_in_the_docstrings_run(module):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
-def test_scikit_learn_checks_that_apply_pass_for_hog_ocsvm():
+@pytest.mark.parametrize("name", ["hog_ocsvm", "patch_knn"])
+def test_scikit_learn_checks_that_apply_pass(name):
     results = check_estimator(
-        make_detector("hog_ocsvm"), expected_failed_checks=EXPECTED_FAILED_CHECKS, on_skip=None
+        make_detector(name), expected_failed_checks=EXPECTED_FAILED_CHECKS, on_skip=None
     )
     passed = {result["check_name"] for result in results if result["status"] == "passed"}
     assert {
@@ -252,4 +257,4 @@ def _training_set(name, data):
 
 
 def _fast(name):
-    return {} if name == "hog_ocsvm" else {"epochs": 1}
+    return {"epochs": 1} if name in KERAS else {}

@@ -4,9 +4,9 @@
     detector.fit(train_images).score_samples(test_images)  # higher = more normal
 
 Each name is a module holding one class: ``hog_ocsvm.HOGOneClassSVM``,
-``labeled_regressor.LabeledRegressor``, ``conv_autoencoder.ConvAutoencoder`` and
-``deep_svdd.DeepSVDD``. Modules are imported on first use, so that ``hog_ocsvm`` does not pay
-for importing Keras.
+``labeled_regressor.LabeledRegressor``, ``conv_autoencoder.ConvAutoencoder``,
+``deep_svdd.DeepSVDD`` and ``patch_knn.PatchKNN``. Modules are imported on first use, so that
+``hog_ocsvm`` does not pay for importing Keras.
 """
 
 import importlib
@@ -14,7 +14,7 @@ import importlib
 from anomaly_tutorial.errors import InputError
 
 #: Detectors fitted on normal images only (``fit(X)``).
-ONE_CLASS = ("hog_ocsvm", "conv_autoencoder", "deep_svdd")
+ONE_CLASS = ("hog_ocsvm", "conv_autoencoder", "deep_svdd", "patch_knn")
 #: Detectors that need labels (``fit(X, y)`` with y = 1 for anomalies).
 SUPERVISED = ("labeled_regressor",)
 _CLASSES = {
@@ -22,6 +22,7 @@ _CLASSES = {
     "labeled_regressor": "LabeledRegressor",
     "conv_autoencoder": "ConvAutoencoder",
     "deep_svdd": "DeepSVDD",
+    "patch_knn": "PatchKNN",
 }
 
 

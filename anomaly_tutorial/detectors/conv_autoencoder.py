@@ -5,15 +5,28 @@ normal images only and stops early on *held-out normal* images (never on the tes
 image is scored by how badly it is reconstructed: a per-pixel error map (squared error or
 SSIM), smoothed, then reduced to one number by its mean or by its local maximum.
 
-The defaults are the recipe that works on stochastic textures such as grass: inpainting training
-(:mod:`.corruption`), a spatial code, and the robust maximum of a lightly blurred, smoothed
-squared error. ``PLAIN`` is the textbook autoencoder that notebook 03 starts from.
+Two kinds of anomaly need two recipes, and ``layout="auto"`` chooses between them from the
+normal training images alone (:func:`position_r2`):
+
+- **texture** (grass, brick: alike everywhere): an anomaly is a *local defect*. Inpainting
+  training (:mod:`.corruption`), a spatial code, and the robust maximum of a lightly blurred,
+  smoothed squared error, per pixel in units of the training images' error there.
+- **object** (digits, faces: aligned, each pixel has its own role): an anomaly may be *a
+  different thing*, which an autoencoder often redraws well. A plain autoencoder with a dense
+  code of ``round(sqrt(H * W * C))`` numbers, and the ``"combined"`` score: the largest of three
+  z-scores (each in units of its spread on held-out normal images): the local error above, the
+  global mean squared error, and the distance of the image's code to its nearest training codes.
+
+The rule and both recipes were chosen on the development parts of the bundled data only
+(``datasets.parts``). ``PLAIN`` is the textbook autoencoder that notebook 03 starts from.
 """
 
 from numbers import Integral, Real
 
 import keras
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import networks, reconstruction
@@ -39,6 +52,28 @@ PLAIN = {
 }
 _AT_LEAST_0 = [Interval(Real, 0, None, closed="left")]
 _FRACTION = [Interval(Real, 0, 1, closed="both")]
+#: What ``layout="auto"`` resolves ``latent_dim``, ``mask_rate`` and ``reduction`` to.
+#: (The object code size, ``"sqrt"``, is ``round(sqrt(H * W * C))``, at least 8.)
+RECIPES = {
+    "texture": {"latent_dim": None, "mask_rate": 0.25, "reduction": "max"},
+    "object": {"latent_dim": "sqrt", "mask_rate": 0.0, "reduction": "combined"},
+}
+#: The three scores that ``reduction="combined"`` z-scores and takes the largest of.
+COMBINED = ("local", "global", "code")
+
+
+def position_r2(mean_image, pixel_std) -> float:
+    """Share of the pixels' variance that their *position* explains, from per-pixel moments.
+
+    ``mean_image`` and ``pixel_std`` are the mean and standard deviation of the normal images at
+    each pixel. A texture looks alike everywhere, so its mean image is flat (about 0.004 on the
+    bundled brick, grass and gravel); aligned objects are not (digits and glyphs 0.57-0.81,
+    faces 0.27). ``layout="auto"`` calls images below ``texture_threshold`` a texture.
+    """
+    mean_image = np.asarray(mean_image, dtype=np.float64)
+    between = mean_image.var()
+    within = float(np.mean(np.square(pixel_std)))
+    return float(between / (between + within + 1e-12))
 
 
 class ConvAutoencoder(KerasImageDetector):
@@ -48,8 +83,14 @@ class ConvAutoencoder(KerasImageDetector):
     ----------
     filters : tuple of int, default=(24, 48)
         Encoder widths, one halving of the image each; the decoder mirrors them.
-    latent_dim : int or None, default=None
-        Size of a dense code; ``None`` keeps the last feature map as the code.
+    layout : {"auto", "texture", "object"}, default="auto"
+        The recipe (module docstring). ``"auto"`` measures :func:`position_r2` of the training
+        images: below ``texture_threshold`` it is ``"texture"``, otherwise ``"object"``.
+    texture_threshold : float in [0, 1], default=0.1
+        See ``layout``.
+    latent_dim : "auto", int or None, default="auto"
+        Size of a dense code; ``None`` keeps the last feature map as the code; ``"auto"``
+        follows the layout (texture: None; object: ``round(sqrt(H * W * C))``, at least 8).
     epochs : int, default=40
         Most training epochs; training stops after ``patience`` epochs without a better loss
         on the held-out normal images, and keeps the best weights.
@@ -59,9 +100,10 @@ class ConvAutoencoder(KerasImageDetector):
         Adam's learning rate.
     loss : {"mse", "mae", "ssim"}, default="mse"
         Training loss; ``"ssim"`` is ``1 - SSIM`` (:func:`.reconstruction.ssim_loss`).
-    mask_rate : float in [0, 1), default=0.25
+    mask_rate : "auto" or float in [0, 1), default="auto"
         Inpainting training: share of each training input hidden under random blobs
-        (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder.
+        (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder; ``"auto"``
+        follows the layout (texture 0.25, object 0).
     mask_size : int, default=8
         Blob size in pixels.
     shift_share : float in [0, 1], default=0.5
@@ -70,8 +112,11 @@ class ConvAutoencoder(KerasImageDetector):
         Gaussian noise on the training input (a denoising autoencoder); 0 = none.
     error : {"mse", "ssim"}, default="mse"
         Per-pixel error: squared difference, or SSIM's dissimilarity.
-    reduction : {"mean", "max"}, default="max"
-        Image score from the error map: its mean, or its robust maximum (``top_fraction``).
+    reduction : {"auto", "mean", "max", "combined"}, default="auto"
+        Image score: the error map's mean, or its robust maximum (``top_fraction``), or
+        ``"combined"``, the largest z-score of that maximum, the global mean squared error
+        and the code distance (module docstring); ``"auto"`` follows the layout (texture
+        ``"max"``, object ``"combined"``).
     error_blur : float, default=0.5
         Gaussian sigma (pixels) applied to image and reconstruction before comparing.
     smoothing_sigma : float, default=4.0
@@ -83,11 +128,17 @@ class ConvAutoencoder(KerasImageDetector):
         that pixel, so that hard-to-redraw borders do not dominate.
     patience : int, default=15
         Early-stopping patience in epochs.
+    n_neighbors : int, default=5
+        The code distance (``"combined"``) averages this many nearest training codes.
     {shared_parameters}
     {verbose_parameter}
 
     Attributes
     ----------
+    position_r2_ : float
+        :func:`position_r2` of the training images.
+    layout_, latent_dim_, mask_rate_, reduction_ :
+        The settings used: the constructor's, with each ``"auto"`` resolved.
     model_ : keras.Model
         The trained autoencoder (input padded, see :mod:`.networks`).
     history_ : dict
@@ -96,6 +147,10 @@ class ConvAutoencoder(KerasImageDetector):
         Epochs trained before early stopping.
     error_mean_, error_scale_ : ndarray of shape (H, W)
         Per-pixel error statistics of the training images (``normalize_errors``).
+    codes_ : ndarray of shape (n_fit, latent_dim_) or None
+        The training images' codes (``"combined"``): the memory of the code distance.
+    score_mean_, score_scale_ : ndarray of shape (3,) or None
+        Mean and spread of the three ``"combined"`` scores on the held-out normal images.
     {offset_attribute}
 
     See Also
@@ -114,33 +169,56 @@ class ConvAutoencoder(KerasImageDetector):
     QUICK_PARAMS = {"filters": (8, 16), "epochs": 3, "patience": 3}
     _parameter_constraints: dict = {
         **KerasImageDetector._parameter_constraints,
-        "latent_dim": [None, *POSITIVE_INT],
+        "layout": [StrOptions({"auto", *RECIPES})],
+        "texture_threshold": _FRACTION,
+        "latent_dim": [None, StrOptions({"auto"}), *POSITIVE_INT],
         "loss": [StrOptions({"mse", "mae", "ssim"})],
-        "mask_rate": [Interval(Real, 0, 1, closed="left")],
+        "mask_rate": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "mask_size": POSITIVE_INT,
         "shift_share": _FRACTION,
         "noise_std": _AT_LEAST_0,
         "error": [StrOptions(set(reconstruction.ERRORS))],
-        "reduction": [StrOptions(set(reconstruction.REDUCTIONS))],
+        "reduction": [StrOptions({"auto", "combined", *reconstruction.REDUCTIONS})],
         "error_blur": _AT_LEAST_0,
         "smoothing_sigma": _AT_LEAST_0,
         "top_fraction": _FRACTION,
         "normalize_errors": ["boolean"],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": POSITIVE_INT,
     }
 
-    def __init__(self, filters=(24, 48), latent_dim=None, epochs=40, batch_size=16,
-                 learning_rate=2e-3, loss="mse", mask_rate=0.25, mask_size=8, shift_share=0.5,
-                 noise_std=0.0, error="mse", reduction="max", error_blur=0.5, smoothing_sigma=4.0,
-                 top_fraction=0.1, normalize_errors=True, patience=15, validation_fraction=0.2,
-                 false_alarm_rate=0.05, random_state=0, verbose=0):  # fmt: skip
+    def __init__(self, layout="auto", texture_threshold=0.1, filters=(24, 48), latent_dim="auto",
+                 epochs=40, batch_size=16, learning_rate=2e-3, loss="mse", mask_rate="auto",
+                 mask_size=8, shift_share=0.5, noise_std=0.0, error="mse", reduction="auto",
+                 error_blur=0.5, smoothing_sigma=4.0, top_fraction=0.1, normalize_errors=True,
+                 patience=15, n_neighbors=5, validation_fraction=0.2, false_alarm_rate=0.05,
+                 random_state=0, verbose=0):  # fmt: skip
         self._store_params(locals())
 
-    def build_model(self, image_shape) -> keras.Model:
+    def settings(self, image_shape, layout=None) -> dict:
+        """``latent_dim``, ``mask_rate`` and ``reduction`` for images of ``image_shape`` in
+        ``layout`` (default: the fitted ``layout_``, else the constructor's): each ``"auto"``
+        replaced by the layout's recipe (:data:`RECIPES`)."""
+        chosen = {name: getattr(self, name) for name in RECIPES["texture"]}
+        automatic = [name for name, value in chosen.items() if value == "auto"]
+        layout = layout or getattr(self, "layout_", self.layout)
+        if automatic and layout == "auto":
+            raise ValueError(
+                "layout='auto' is decided by fit from the images; pass layout='texture' or "
+                "'object' to settings() or build_model() before fitting."
+            )
+        chosen.update({name: RECIPES[layout][name] for name in automatic})
+        if chosen["latent_dim"] == "sqrt":
+            chosen["latent_dim"] = max(8, round(float(np.prod(image_shape)) ** 0.5))
+        return chosen
+
+    def build_model(self, image_shape, layout=None) -> keras.Model:
         """The Keras autoencoder for images of ``image_shape``, padded as ``fit`` pads them.
 
-        Input -> (training only: noise, blob corruption) -> encoder -> decoder.
+        Input -> (training only: noise, blob corruption) -> encoder -> decoder. ``layout``
+        is needed when the constructor's is ``"auto"`` and the detector is not fitted.
         """
+        chosen = self.settings(image_shape, layout)
         height, width, channels = image_shape
         padded = (*networks.padded_size(height, width, len(self.filters)), channels)
         inputs = keras.Input(shape=padded, name="image")
@@ -148,16 +226,40 @@ class ConvAutoencoder(KerasImageDetector):
         if self.noise_std > 0:
             noise = keras.layers.GaussianNoise(self.noise_std, seed=self.random_state, name="noise")
             tensor = noise(tensor)
-        if self.mask_rate > 0:
+        if chosen["mask_rate"] > 0:
             corrupt = RandomBlobCorruption(
-                self.mask_rate, self.mask_size, self.shift_share, self.random_state, name="blobs"
+                chosen["mask_rate"],
+                self.mask_size,
+                self.shift_share,
+                self.random_state,
+                name="blobs",
             )
             tensor = corrupt(tensor)
-        encoder = networks.build_encoder(padded, self.filters, self.latent_dim)
-        decoder = networks.build_decoder(padded, self.filters, self.latent_dim)
+        encoder = networks.build_encoder(padded, self.filters, chosen["latent_dim"])
+        decoder = networks.build_decoder(padded, self.filters, chosen["latent_dim"])
         return keras.Model(inputs, decoder(encoder(tensor)), name="conv_autoencoder")
 
+    def _choose_layout(self, images) -> None:
+        moments = RunningMoments()
+        for batch in images.batches(description="Layout", verbose=self.verbose):
+            moments.add(batch)
+        self.position_r2_ = position_r2(moments.mean, moments.std)
+        if self.layout != "auto":
+            self.layout_ = self.layout
+        else:
+            texture = self.position_r2_ < self.texture_threshold
+            self.layout_ = "texture" if texture else "object"
+        chosen = self.settings(images.image_shape)
+        self.latent_dim_, self.mask_rate_ = chosen["latent_dim"], chosen["mask_rate"]
+        self.reduction_ = chosen["reduction"]
+        if self.reduction_ == "combined" and self.latent_dim_ is None:
+            raise ValueError(
+                "reduction='combined' compares dense codes: set latent_dim to an int (or 'auto' "
+                "with layout='object')."
+            )
+
     def _fit(self, images, labels, val_images, val_labels):
+        self._choose_layout(images)
         self.model_ = self.build_model(images.image_shape)
         loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
@@ -180,33 +282,52 @@ class ConvAutoencoder(KerasImageDetector):
             # The floor keeps pixels that are always perfectly redrawn (digit borders) finite.
             spread = moments.std.astype(np.float32)
             self.error_scale_ = spread + 0.1 * spread.mean() + 1e-12
+        self.codes_ = self.score_mean_ = self.score_scale_ = None
+        if self.reduction_ == "combined":
+            self.codes_ = np.concatenate([self._forward(batch)[1] for batch in images.batches()])
+            # Each score in units of its spread on held-out normal images, so that they compare.
+            raw = np.concatenate([self._combined_parts(batch) for batch in val_images.batches()])
+            self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
 
     def reconstruct(self, X) -> np.ndarray:
         """The reconstructions of ``X``, ``(n, H, W, C)`` in [0, 1]."""
         return self._reconstruct(self._check_images(X))
 
     def _reconstruct(self, images):
-        return networks.crop_maps(self._predict(images), images.shape[1:3])
+        return self._forward(images)[0]
 
-    def _maps(self, images):
+    def _forward(self, images):
+        """Reconstructions ``(n, H, W, C)`` and flattened codes ``(n, d)``, in batches."""
+        inputs = self._network_input(images)
+        encoder, decoder = self.model_.get_layer("encoder"), self.model_.get_layer("decoder")
+        outputs, codes = [], []
+        for batch in gen_batches(len(inputs), self.batch_size):
+            code = encoder(inputs[batch], training=False)
+            outputs.append(keras.ops.convert_to_numpy(decoder(code, training=False)))
+            codes.append(keras.ops.convert_to_numpy(code).reshape(len(outputs[-1]), -1))
+        return networks.crop_maps(np.concatenate(outputs), images.shape[1:3]), np.concatenate(codes)
+
+    def _maps(self, images, reconstructions=None):
+        if reconstructions is None:
+            reconstructions = self._reconstruct(images)
         maps = reconstruction.error_maps(
-            images, self._reconstruct(images), self.error, blur_sigma=self.error_blur
+            images, reconstructions, self.error, blur_sigma=self.error_blur
         )
         return reconstruction.blur(maps, self.smoothing_sigma)
 
     def _error_settings(self) -> list:
         return [self.error, float(self.error_blur), float(self.smoothing_sigma)]
 
-    def _normalised_maps(self, images):
+    def _normalised_maps(self, images, reconstructions=None):
         if not self.normalize_errors:
-            return self._maps(images)
+            return self._maps(images, reconstructions)
         if self._error_settings() != list(self.error_settings_):
             raise ValueError(
                 "normalize_errors=True uses error statistics measured at fit time with "
                 f"(error, error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
                 f"{self._error_settings()}. Fit again, or set normalize_errors=False."
             )
-        return (self._maps(images) - self.error_mean_) / self.error_scale_
+        return (self._maps(images, reconstructions) - self.error_mean_) / self.error_scale_
 
     def anomaly_map(self, X) -> np.ndarray:
         """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous.
@@ -217,9 +338,41 @@ class ConvAutoencoder(KerasImageDetector):
         """
         return self._stitched_maps(X, self._normalised_maps)
 
-    def scores_from_maps(self, maps) -> np.ndarray:
-        """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
-        return -reconstruction.image_scores(maps, self.reduction, self.top_fraction)
+    @property
+    def scores_from_maps(self):
+        """``scores_from_maps(maps)``: ``score_samples`` from anomaly maps ``(n, H, W)``, minus
+        their ``reduction``. Only for the map reductions (``"mean"``, ``"max"``): a
+        ``"combined"`` score also needs the reconstruction and the code, so the attribute is
+        missing then (``hasattr`` is False), and callers score the images themselves."""
+        if getattr(self, "reduction_", self.reduction) == "combined":
+            raise AttributeError("scores_from_maps: reduction 'combined' needs the images.")
+        return self._scores_from_maps
+
+    def _scores_from_maps(self, maps) -> np.ndarray:
+        reduction = getattr(self, "reduction_", self.reduction)
+        return -reconstruction.image_scores(maps, reduction, self.top_fraction)
+
+    def combined_scores(self, X) -> np.ndarray:
+        """The three anomaly scores of ``"combined"``, ``(n, 3)`` (higher = more anomalous),
+        each in units of its spread on the held-out normal images (columns :data:`COMBINED`:
+        local error, global mean squared error, code distance)."""
+        images = self._check_images(X)
+        if self.reduction_ != "combined":
+            raise ValueError(
+                f"combined_scores needs reduction 'combined'; this is {self.reduction_!r}."
+            )
+        return (self._combined_parts(images) - self.score_mean_) / self.score_scale_
+
+    def _combined_parts(self, images):
+        reconstructions, codes = self._forward(images)
+        maps = self._normalised_maps(images, reconstructions)
+        local = reconstruction.image_scores(maps, "max", self.top_fraction)
+        overall = np.mean(np.square(images - reconstructions), axis=(1, 2, 3))
+        memory = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(self.codes_)))
+        distance = memory.fit(self.codes_).kneighbors(codes)[0].mean(axis=1)
+        return np.stack([local, overall, distance], axis=1)
 
     def _score_samples(self, images):
-        return self.scores_from_maps(self._normalised_maps(images))
+        if self.reduction_ == "combined":
+            return -np.max(self.combined_scores(images), axis=1)
+        return self._scores_from_maps(self._normalised_maps(images))

@@ -1,0 +1,229 @@
+"""``patch_knn``: does each neighbourhood look like *some* normal one? (notebook 03).
+
+A patch-level memory bank, as PatchCore does it, with hand-made features instead of a network
+pretrained on millions of photos (this course downloads nothing):
+
+1. Describe every neighbourhood of the normal training images by a feature vector
+   (:func:`anomaly_tutorial.features.gaussian_derivatives`, standardised) plus its position,
+   and keep a random ``bank_size`` of them: the *memory bank*.
+2. For a test image, the distance of each neighbourhood to its nearest neighbours in the bank
+   is its anomaly map: a defect has no close match among normal neighbourhoods.
+3. The image score reduces the map: its robust maximum (a small local defect), its mean (a
+   different object, whose every part is a little unusual), or ``"combined"``, the larger of the
+   two in units of their spread on held-out normal images.
+
+Position: the neighbourhood's row and column, as fractions of the image side, are appended,
+scaled so that crossing the whole image costs ``position_weight`` typical distances between two
+normal neighbourhoods. A neighbourhood is then matched mostly with neighbourhoods from about
+the same place, which is what makes another digit stand out; on a texture, which looks alike
+everywhere, a close match is always near, so it costs little there.
+
+There is no training beyond describing the images: ``fit`` takes about a second for 240
+textures on a laptop CPU. The defaults were chosen on the development parts of the bundled data.
+"""
+
+import math
+from numbers import Real
+
+import numpy as np
+from scipy import ndimage
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector
+from anomaly_tutorial.detectors.moments import RunningMoments
+from anomaly_tutorial.detectors.reconstruction import image_scores
+from anomaly_tutorial.features import gaussian_derivatives
+
+#: Images described at once (their features are ``6 * len(scales) * C`` times larger).
+_CHUNK = 32
+
+
+def default_stride(height: int, width: int) -> int:
+    """Every pixel of images up to 31 pixels a side, about 16 grid points a side beyond."""
+    return max(1, min(height, width) // 16)
+
+
+class PatchKNN(ImageDetector):
+    """Nearest-neighbour distance of local features to a bank of normal ones (notebook 03).
+
+    Parameters
+    ----------
+    scales : tuple of float, default=(1.0, 2.0, 4.0)
+        Gaussian widths (pixels) of the feature bank.
+    stride : int or None, default=None
+        Describe every ``stride``-th pixel; ``None`` is :func:`default_stride`. The map is
+        interpolated back to full size.
+    position_weight : float, default=3.0
+        How strongly a neighbourhood prefers matches from the same place (0: from anywhere).
+    bank_size : int, default=10000
+        Neighbourhoods kept in the memory bank (a random subset of the training images').
+    n_neighbors : int, default=1
+        The distance is the mean over this many nearest neighbours in the bank.
+    smoothing_sigma : float, default=2.0
+        Gaussian smoothing (pixels) of the anomaly map.
+    top_fraction : float in [0, 1], default=0.01
+        The ``"max"`` reduction averages this top share of the map.
+    reduction : {"max", "mean", "combined"}, default="combined"
+        Image score from the map (module docstring).
+    {shared_parameters}
+
+    Attributes
+    ----------
+    stride_ : int
+        The stride used.
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,)
+        Standardisation of the features (training images).
+    position_scale_ : float
+        What crossing the image adds to a distance.
+    memory_bank_ : ndarray of shape (bank_size, n_features + 2)
+        The normal neighbourhoods (features and position).
+    score_mean_, score_scale_ : ndarray of shape (2,)
+        Mean and spread of the maximum and mean reductions on the held-out normal images.
+    {offset_attribute}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.random.default_rng(0).random((20, 16, 16), dtype=np.float32)
+    >>> detector = PatchKNN(bank_size=500).fit(images)
+    >>> detector.predict(images[:3]).shape, detector.anomaly_map(images[:2]).shape
+    ((3,), (2, 16, 16))
+    """
+
+    QUICK_PARAMS = {"bank_size": 2000}
+    _parameter_constraints: dict = {
+        **ImageDetector._parameter_constraints,
+        "scales": [tuple, list],
+        "stride": [None, *POSITIVE_INT],
+        "position_weight": [Interval(Real, 0, None, closed="left")],
+        "bank_size": POSITIVE_INT,
+        "n_neighbors": POSITIVE_INT,
+        "smoothing_sigma": [Interval(Real, 0, None, closed="left")],
+        "top_fraction": [Interval(Real, 0, 1, closed="both")],
+        "reduction": [StrOptions({"max", "mean", "combined"})],
+    }
+
+    def __init__(self, scales=(1.0, 2.0, 4.0), stride=None, position_weight=3.0, bank_size=10000,
+                 n_neighbors=1, smoothing_sigma=2.0, top_fraction=0.01, reduction="combined",
+                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
+                 verbose=0):  # fmt: skip
+        self._store_params(locals())
+
+    # -- features --------------------------------------------------------------------------
+    def _grid(self, height: int, width: int):
+        """The described pixels' rows and columns."""
+        first = self.stride_ // 2
+        return np.arange(first, height, self.stride_), np.arange(first, width, self.stride_)
+
+    def _features(self, images) -> np.ndarray:
+        """Raw features on the grid, ``(n, h, w, F)``."""
+        rows, cols = self._grid(*images.shape[1:3])
+        features = gaussian_derivatives(images, tuple(self.scales))
+        return features[:, rows][:, :, cols]
+
+    def _vectors(self, images) -> np.ndarray:
+        """Standardised features plus position on the grid, ``(n, h, w, F + 2)``."""
+        features = (self._features(images) - self.feature_mean_) / self.feature_scale_
+        rows, cols = self._grid(*images.shape[1:3])
+        height, width = images.shape[1:3]
+        position = np.stack(np.meshgrid(rows / height, cols / width, indexing="ij"), axis=-1)
+        position = np.broadcast_to(position * self.position_scale_, (*features.shape[:3], 2))
+        return np.concatenate([features, position], axis=-1).astype(np.float32)
+
+    # -- fit -------------------------------------------------------------------------------
+    def _fit(self, images, labels, val_images, val_labels):
+        for scale in self.scales:
+            if not isinstance(scale, Real) or not scale > 0:
+                raise ValueError(f"scales must be positive numbers; got {self.scales!r}.")
+        rng = np.random.default_rng(self.random_state)
+        height, width, _ = images.image_shape
+        self.stride_ = int(self.stride or default_stride(height, width))
+        grid_size = len(self._grid(height, width)[0]) * len(self._grid(height, width)[1])
+        per_image = min(grid_size, math.ceil(self.bank_size / len(images)))
+        moments, kept, places = RunningMoments(), [], []
+        for batch in images.batches(description="Describing", verbose=self.verbose):
+            for start in range(0, len(batch), _CHUNK):
+                features = self._features(batch[start : start + _CHUNK])
+                flat = features.reshape(len(features), grid_size, -1)
+                moments.add(flat.reshape(-1, flat.shape[-1]))
+                # A random sample of each image's neighbourhoods (standardised once all are seen).
+                chosen = np.stack([rng.choice(grid_size, per_image, replace=False) for _ in flat])
+                kept.append(np.take_along_axis(flat, chosen[..., np.newaxis], axis=1))
+                places.append(chosen)
+        self.feature_mean_ = moments.mean.astype(np.float32)
+        self.feature_scale_ = (moments.std + 1e-6).astype(np.float32)
+        kept = np.concatenate(kept).reshape(-1, moments.mean.size) - self.feature_mean_
+        kept /= self.feature_scale_
+        # The unit of position: a typical distance between two random normal neighbourhoods.
+        pairs = kept[rng.integers(len(kept), size=(2, 2000))]
+        self.position_scale_ = self.position_weight * float(
+            np.median(np.linalg.norm(pairs[0] - pairs[1], axis=1))
+        )
+        rows, cols = np.unravel_index(
+            np.concatenate(places).ravel(), self._grid_shape(height, width)
+        )
+        grid_rows, grid_cols = self._grid(height, width)
+        position = np.stack([grid_rows[rows] / height, grid_cols[cols] / width], axis=1)
+        bank = np.concatenate([kept, position * self.position_scale_], axis=1)
+        if len(bank) > self.bank_size:
+            bank = bank[rng.choice(len(bank), self.bank_size, replace=False)]
+        self.memory_bank_ = bank.astype(np.float32)
+        # The two reductions in units of their spread on held-out normal images.
+        self.score_mean_, self.score_scale_ = np.zeros(2), np.ones(2)
+        raw = np.concatenate([self._reductions(self._maps(b)) for b in val_images.batches()])
+        self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
+
+    def _grid_shape(self, height: int, width: int) -> tuple[int, int]:
+        rows, cols = self._grid(height, width)
+        return len(rows), len(cols)
+
+    # -- maps and scores -------------------------------------------------------------------
+    def anomaly_map(self, X) -> np.ndarray:
+        """Distance of each pixel's neighbourhood to the memory bank, ``(n, H, W)``; higher =
+        more anomalous. Larger images are tiled (:mod:`anomaly_tutorial.tiling`)."""
+        return self._stitched_maps(X, self._maps)
+
+    def _maps(self, images) -> np.ndarray:
+        height, width = images.shape[1:3]
+        memory = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(self.memory_bank_)))
+        memory.fit(self.memory_bank_)
+        rows, cols = self._grid(height, width)
+        # Where each pixel sits on the grid, for bilinear interpolation (edges held).
+        at = np.meshgrid(
+            np.interp(np.arange(height), rows, np.arange(len(rows))),
+            np.interp(np.arange(width), cols, np.arange(len(cols))),
+            indexing="ij",
+        )
+        maps = np.empty((len(images), height, width), dtype=np.float32)
+        for start in range(0, len(images), _CHUNK):
+            vectors = self._vectors(images[start : start + _CHUNK])
+            distances = memory.kneighbors(vectors.reshape(-1, vectors.shape[-1]))[0]
+            coarse = distances.mean(axis=1).reshape(vectors.shape[:3])
+            for offset, grid_map in enumerate(coarse):
+                if self.stride_ > 1:
+                    grid_map = ndimage.map_coordinates(grid_map, at, order=1, mode="nearest")
+                maps[start + offset] = grid_map
+        if self.smoothing_sigma > 0:
+            sigma = (0, self.smoothing_sigma, self.smoothing_sigma)
+            maps = ndimage.gaussian_filter(maps, sigma, mode="nearest")
+        return maps
+
+    def _reductions(self, maps) -> np.ndarray:
+        """``(n, 2)``: the robust maximum and the mean of each map, z-scored (see ``fit``)."""
+        raw = np.stack(
+            [image_scores(maps, "max", self.top_fraction), image_scores(maps, "mean")], axis=1
+        )
+        return (raw - self.score_mean_) / self.score_scale_
+
+    def scores_from_maps(self, maps) -> np.ndarray:
+        """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
+        reduced = self._reductions(maps)
+        if self.reduction == "max":
+            return -reduced[:, 0]
+        if self.reduction == "mean":
+            return -reduced[:, 1]
+        return -reduced.max(axis=1)
+
+    def _score_samples(self, images):
+        return self.scores_from_maps(self._maps(images))
