@@ -35,8 +35,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
 		--LabApp.default_url=/lab/tree/00_introduction.ipynb
 
+# Two pytest workers, one per core, one thread each. --dist loadfile keeps each test file, and
+# each notebook's cells, in one worker (a notebook's cells share one kernel).
 test: $(STAMP)
-	ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(NBVAL) tests notebooks
+	ANOMALY_TUTORIAL_QUICK=1 ANOMALY_TUTORIAL_THREADS=1 $(BIN)/python -m pytest -n 2 \
+		--dist loadfile $(NBVAL) tests notebooks
 
 # The detectors use keras.ops only, so they run on every Keras backend; this checks JAX and
 # PyTorch (CPU builds). torch is pinned: an unpinned install would pull a multi-GB CUDA build.

@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import corruption, make_detector, reconstruction
+from anomaly_tutorial.detectors import conv_autoencoder, corruption, make_detector, reconstruction
 
 
 def _stripes(n_images, size=16, seed=0):
@@ -242,3 +242,77 @@ def test_blob_corruption_hides_the_requested_share_only_while_training():
     np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
     copy = corruption.RandomBlobCorruption.from_config(layer.get_config())
     assert (copy.rate, copy.blob_size, copy.shift_share) == (0.25, 8, 0.5)
+
+
+# -- layout="auto": texture or object, chosen from the normal images ---------------------------
+def _discs(n_images, size=16, seed=0, radius=4.0, square=False):
+    """Aligned objects: a bright disc (or square) in the centre, mild noise."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:size, :size] - (size - 1) / 2
+    shape = np.maximum(abs(rows), abs(cols)) <= radius if square else np.hypot(rows, cols) <= radius
+    images = 0.2 + 0.6 * shape + 0.03 * rng.standard_normal((n_images, size, size))
+    return np.clip(images, 0, 1).astype(np.float32)
+
+
+def test_position_r2_separates_textures_from_aligned_objects():
+    def r2(images):
+        return conv_autoencoder.position_r2(images.mean(axis=0), images.std(axis=0))
+
+    brick = datasets.load_textures("brick", part="dev").train_images
+    digits = datasets.load_digits_one_class(3, part="dev").train_images
+    assert r2(brick) < 0.1 < r2(digits)
+    assert r2(_stripes(64)) < 0.1 < r2(_discs(64))
+
+
+def test_layout_auto_applies_the_texture_recipe_to_stripes(fitted):
+    assert fitted.layout_ == "texture" and fitted.position_r2_ < fitted.texture_threshold
+    assert (fitted.latent_dim_, fitted.mask_rate_, fitted.reduction_) == (None, 0.25, "max")
+    assert fitted.codes_ is None and hasattr(fitted, "scores_from_maps")
+
+
+@pytest.fixture(scope="module")
+def objects():
+    train = _discs(64, seed=0)
+    detector = make_detector("conv_autoencoder", quick=True, epochs=15).fit(train)
+    return detector, _discs(12, seed=1), _discs(12, seed=2, square=True)
+
+
+def test_layout_auto_applies_the_object_recipe_to_aligned_discs(objects):
+    detector, normal, other = objects
+    assert detector.layout_ == "object" and detector.position_r2_ > 0.1
+    assert detector.latent_dim_ == 16 and detector.mask_rate_ == 0.0  # round(sqrt(16 * 16))
+    assert detector.reduction_ == "combined" and not hasattr(detector, "scores_from_maps")
+    assert detector.codes_.shape == (round(0.8 * 64), 16)
+
+
+def test_combined_score_is_the_largest_z_score_and_flags_a_different_object(objects):
+    detector, normal, other = objects
+    z = detector.combined_scores(other)
+    assert z.shape == (12, len(conv_autoencoder.COMBINED))
+    np.testing.assert_allclose(detector.score_samples(other), -z.max(axis=1), rtol=1e-5)
+    assert np.median(detector.score_samples(other)) < np.median(detector.score_samples(normal))
+
+
+def test_explicit_settings_override_the_layout_recipe(data):
+    detector = make_detector(
+        "conv_autoencoder", quick=True, epochs=1, layout="object", latent_dim=4, reduction="max"
+    ).fit(data["train"])
+    assert detector.layout_ == "object"
+    assert (detector.latent_dim_, detector.mask_rate_, detector.reduction_) == (4, 0.0, "max")
+
+
+def test_combined_scoring_without_a_dense_code_is_refused_before_training(data):
+    detector = make_detector("conv_autoencoder", quick=True, latent_dim=None, reduction="combined")
+    with pytest.raises(ValueError, match="reduction='combined' compares dense codes"):
+        detector.fit(_discs(20))
+    assert not hasattr(detector, "model_")
+
+
+def test_build_model_before_fit_needs_a_layout_when_it_is_auto():
+    detector = make_detector("conv_autoencoder", quick=True)
+    with pytest.raises(ValueError, match="layout='auto' is decided by fit"):
+        detector.build_model((16, 16, 1))
+    code = detector.build_model((16, 16, 1), layout="object").get_layer("encoder").output
+    assert tuple(code.shape) == (None, 16)
+    plain = conv_autoencoder.ConvAutoencoder(**conv_autoencoder.PLAIN)
+    assert plain.build_model((16, 16, 1)).get_layer("encoder").output.shape[-1] == 64

@@ -55,7 +55,11 @@ def fitted(data):
 
 def test_registry_lists_the_five_course_methods():
     assert set(ALL_DETECTORS) == {
-        "hog_ocsvm", "labeled_regressor", "conv_autoencoder", "deep_svdd", "patch_knn"
+        "hog_ocsvm",
+        "labeled_regressor",
+        "conv_autoencoder",
+        "deep_svdd",
+        "patch_knn",
     }
     assert not set(ONE_CLASS) & set(SUPERVISED)
 
