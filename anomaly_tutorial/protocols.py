@@ -33,6 +33,8 @@ def one_class_protocol(
     random_state: int = 0,
     params=None,
     progress=None,
+    n_train=None,
+    n_test_per_type=None,
 ) -> list[dict]:
     """AUROC of each detector with each class of ``collection`` as the normal one (notebook 04).
 
@@ -40,6 +42,9 @@ def one_class_protocol(
     "fit_seconds": mean fit time}``, ready for :func:`anomaly_tutorial.tables.show_table`.
     ``params`` maps a detector name to constructor overrides, e.g.
     ``{"deep_svdd": {"batch_norm": True}}``. ``progress(message)`` hears about each fit.
+    ``n_train`` and ``n_test_per_type`` shrink each class's task with
+    :meth:`~anomaly_tutorial.datasets.AnomalyDataset.subset` (quick mode, e.g.
+    ``**benchmark.QUICK_SIZES``); None keeps every image.
     """
     if collection not in COLLECTIONS:
         raise ValueError(f"collection must be one of {', '.join(COLLECTIONS)}; got {collection!r}.")
@@ -57,6 +62,8 @@ def one_class_protocol(
     seconds = {name: [] for name in detector_names}
     for normal in classes:
         data = COLLECTIONS[collection](normal, part=part, random_state=random_state)
+        if n_train is not None or n_test_per_type is not None:
+            data = data.subset(n_train, n_test_per_type, random_state=random_state)
         for name in detector_names:
             detector = make_detector(
                 name, quick=quick, random_state=random_state, **params.get(name, {})

@@ -22,6 +22,30 @@ def test_dev_and_test_parts_give_different_figures():
     assert dev != test
 
 
+def test_protocol_can_shrink_each_task_for_quick_runs(monkeypatch):
+    trained, tested = [], []
+    make, score = protocols.make_detector, protocols.roc_auc_score
+
+    def recording_make(*args, **kwargs):
+        detector = make(*args, **kwargs)
+        fit = detector.fit
+        detector.fit = lambda images: (trained.append(len(images)), fit(images))[1]
+        return detector
+
+    def recording_score(labels, scores):
+        tested.append((len(labels), int(sum(labels == 0))))
+        return score(labels, scores)
+
+    monkeypatch.setattr(protocols, "make_detector", recording_make)
+    monkeypatch.setattr(protocols, "roc_auc_score", recording_score)
+    (row,) = protocols.one_class_protocol(
+        "digits", ["hog_ocsvm"], classes=(4,), n_train=30, n_test_per_type=5
+    )
+    assert trained == [30]
+    assert tested == [(50, 5)]  # 5 images of the normal digit and 5 of each of the nine others
+    assert 0.5 < row["4"] <= 1.0
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
