@@ -338,13 +338,23 @@ def _overlay_paths(files, folder: Path) -> dict[str, Path]:
 
 
 def _overlay(row) -> bytes:
+    from anomaly_tutorial import outputs
+
+    return outputs.figure_bytes(_overlay_figure(row))
+
+
+def _overlay_figure(row):
+    """The overlay of one scored image, titled with its file, score and label: a PNG opened
+    on its own still says what it shows."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from anomaly_tutorial import outputs, plots
+    from anomaly_tutorial import plots
 
-    figure = plots.plot_anomaly_maps(row.image[None], row.anomaly_map[None])
-    return outputs.figure_bytes(figure)
+    name = "/".join(Path(_printable(row.path)).parts[-2:])  # its folder: the defect kind
+    label = "anomaly" if row.label == -1 else "normal"
+    title = f"{name}\nscore {row.anomaly_score:.3g}: {label}"
+    return plots.plot_anomaly_maps(row.image[None], row.anomaly_map[None], titles=[title])
 
 
 def _printable(path) -> str:

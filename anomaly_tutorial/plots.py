@@ -231,7 +231,9 @@ def plot_anomaly_maps(images, maps, masks=None, titles=None, alpha=0.5):
         _draw_contours(axes[1, index], mask)
     for ax, label in ((axes[0, 0], "image"), (axes[1, 0], "anomaly map")):
         ax.text(-0.08, 0.5, label, rotation=90, ha="right", va="center", transform=ax.transAxes)
-    fig.colorbar(heat, ax=axes[1, :].tolist(), shrink=0.9, label="anomaly")
+    # Beside both rows, not only the maps': a colour bar that takes width from the bottom row
+    # alone shifts its panels away from the images above them (visible with one image).
+    fig.colorbar(heat, ax=axes.ravel().tolist(), shrink=0.45, anchor=(0.0, 0.0), label="anomaly")
     return fig
 
 

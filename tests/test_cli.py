@@ -97,6 +97,16 @@ def test_score_mirrors_the_input_folders_in_the_overlay_folder(parts, tmp_path):
     assert len(written) == 6
 
 
+def test_an_overlay_is_titled_with_its_file_score_and_label():
+    from anomaly_tutorial.scoring import ScoredImage
+
+    image = np.random.default_rng(0).random((16, 16, 1)).astype(np.float32)
+    row = ScoredImage("parts/test/crack/007.png", 2.5, -1, image=image, anomaly_map=image[..., 0])
+    figure = cli._overlay_figure(row)
+    assert figure.axes[0].get_title() == "crack/007.png\nscore 2.5: anomaly"
+    assert cli._overlay(row).startswith(b"\x89PNG")
+
+
 def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     words = "benchmark --quick --datasets faces --detectors hog_ocsvm --out reports".split()
     result = _run(*words, cwd=tmp_path)

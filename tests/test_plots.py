@@ -158,6 +158,21 @@ def test_anomaly_maps_show_images_over_maps_with_a_colour_bar():
     assert len(heat_panel.lines) == 1  # the true defect's outline
 
 
+@pytest.mark.parametrize("n_images", [1, 4])
+def test_anomaly_maps_keep_each_map_under_its_image(n_images):
+    fig = plots.plot_anomaly_maps(
+        _images(n_images), np.random.default_rng(1).random((n_images, 16, 16))
+    )
+    fig.canvas.draw()  # constrained layout places the panels when drawn
+    for column in range(n_images):
+        image_box = fig.axes[column].get_position()
+        map_box = fig.axes[n_images + column].get_position()
+        assert image_box.x0 == pytest.approx(map_box.x0, abs=1e-6)
+        assert image_box.width == pytest.approx(map_box.width, abs=1e-6)
+    colour_bar = fig.axes[-1].get_position()
+    assert colour_bar.y1 <= fig.axes[n_images].get_position().y1 + 1e-6  # beside the maps
+
+
 def test_anomaly_maps_reject_maps_of_other_size():
     with pytest.raises(ValueError, match="maps must be shaped"):
         plots.plot_anomaly_maps(_images(2), np.zeros((2, 8, 8)))
