@@ -8,7 +8,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import corruption, make_detector, reconstruction
+from anomaly_tutorial.detectors import (
+    conv_autoencoder,
+    corruption,
+    make_detector,
+    reconstruction,
+)
 
 
 def _stripes(n_images, size=16, seed=0):
@@ -154,6 +159,40 @@ def test_unfitted_detector_raises_not_fitted_error(method, data):
 def test_bad_hyper_parameters_are_rejected_at_fit(params, match, data):
     with pytest.raises(ValueError, match=match):
         make_detector("conv_autoencoder", quick=True, **params).fit(data["train"])
+
+
+def _tinted_noise(n_images=40, size=16, seed=0):
+    """A colour texture: noise around one tint, alike at every position."""
+    rng = np.random.default_rng(seed)
+    tint = np.array([0.8, 0.5, 0.2])
+    return np.clip(tint + 0.1 * rng.standard_normal((n_images, size, size, 3)), 0, 1)
+
+
+def test_position_r2_does_not_count_a_colour_tint_as_position():
+    images = _tinted_noise()
+    r2 = conv_autoencoder.position_r2(images.mean(axis=0), images.std(axis=0))
+    assert r2 < 0.05
+    gray = images[..., :1]  # one channel: the same as the variance of the whole mean image
+    expected = gray.mean(axis=0).var() / (gray.mean(axis=0).var() + gray.var(axis=0).mean())
+    assert conv_autoencoder.position_r2(gray.mean(axis=0), gray.std(axis=0)) == pytest.approx(
+        expected
+    )
+
+
+def test_layout_auto_calls_a_tinted_colour_texture_a_texture():
+    detector = make_detector("conv_autoencoder", quick=True, epochs=1).fit(_tinted_noise())
+    assert detector.layout_ == "texture" and detector.position_r2_ < 0.05
+
+
+def test_position_r2_separates_the_bundled_textures_from_aligned_objects():
+    texture = datasets.load_textures("brick").train_images
+    digits = datasets.load_digits_one_class(0).train_images
+    threshold = conv_autoencoder.ConvAutoencoder().texture_threshold
+    r2 = {
+        name: conv_autoencoder.position_r2(images.mean(axis=0), images.std(axis=0))
+        for name, images in (("brick", texture), ("digits", digits))
+    }
+    assert r2["brick"] < threshold < r2["digits"], r2
 
 
 def test_latent_dim_none_keeps_the_feature_map_as_the_code(data):
