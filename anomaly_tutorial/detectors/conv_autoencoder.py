@@ -69,9 +69,15 @@ def position_r2(mean_image, pixel_std) -> float:
     each pixel. A texture looks alike everywhere, so its mean image is flat (about 0.004 on the
     bundled brick, grass and gravel); aligned objects are not (digits and glyphs 0.57-0.81,
     faces 0.27). ``layout="auto"`` calls images below ``texture_threshold`` a texture.
+
+    Arrays ``(H, W, C)`` are taken per channel: a tinted colour texture has channel means that
+    differ, but that is colour, not position.
     """
     mean_image = np.asarray(mean_image, dtype=np.float64)
-    between = mean_image.var()
+    if mean_image.ndim == 3:  # (H, W, C): the variance over positions, channel by channel
+        between = float(mean_image.reshape(-1, mean_image.shape[-1]).var(axis=0).mean())
+    else:
+        between = float(mean_image.var())
     within = float(np.mean(np.square(pixel_std)))
     return float(between / (between + within + 1e-12))
 
