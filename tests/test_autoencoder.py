@@ -347,3 +347,22 @@ def test_build_model_before_fit_needs_a_layout_when_it_is_auto():
     assert tuple(code.shape) == (None, 16)
     plain = conv_autoencoder.ConvAutoencoder(**conv_autoencoder.PLAIN)
     assert plain.build_model((16, 16, 1)).get_layer("encoder").output.shape[-1] == 64
+
+
+def test_a_map_reduction_set_after_fit_is_used_and_combined_needs_a_refit(fitted, data):
+    images = data["anomalous"]
+    try:
+        fitted.set_params(reduction="mean")
+        expected = -fitted.anomaly_map(images).reshape(len(images), -1).mean(axis=1)
+        np.testing.assert_allclose(fitted.score_samples(images), expected, rtol=1e-5)
+        fitted.set_params(reduction="combined")
+        with pytest.raises(ValueError, match="fitted with reduction='max': fit again"):
+            fitted.score_samples(images)
+    finally:
+        fitted.set_params(reduction="auto")
+    assert fitted.current_reduction() == "max"
+
+
+def test_scores_from_maps_before_fit_is_a_not_fitted_error():
+    with pytest.raises(NotFittedError):
+        make_detector("conv_autoencoder").scores_from_maps(np.zeros((1, 8, 8)))

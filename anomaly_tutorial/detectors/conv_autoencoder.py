@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial.detectors import networks, reconstruction
 from anomaly_tutorial.detectors.base import POSITIVE_INT
@@ -144,7 +145,8 @@ class ConvAutoencoder(KerasImageDetector):
     position_r2_ : float
         :func:`position_r2` of the training images.
     layout_, latent_dim_, mask_rate_, reduction_ :
-        The settings used: the constructor's, with each ``"auto"`` resolved.
+        The settings used at fit: the constructor's, with each ``"auto"`` resolved
+        (:meth:`current_reduction` is the image score used now).
     model_ : keras.Model
         The trained autoencoder (input padded, see :mod:`.networks`).
     history_ : dict
@@ -344,28 +346,45 @@ class ConvAutoencoder(KerasImageDetector):
         """
         return self._stitched_maps(X, self._normalised_maps)
 
+    def current_reduction(self) -> str:
+        """The image score used now: ``reduction``, with ``"auto"`` resolved by the fitted
+        ``layout_``. A map reduction can be changed with ``set_params`` after fitting, as the
+        error settings can; ``"combined"`` needs statistics measured at fit."""
+        check_is_fitted(self)
+        if self.reduction == "auto":
+            return RECIPES[self.layout_]["reduction"]
+        if self.reduction == "combined" and self.codes_ is None:
+            raise ValueError(
+                "reduction='combined' needs the code memory and score statistics measured at "
+                f"fit, and this detector was fitted with reduction={self.reduction_!r}: fit again."
+            )
+        return self.reduction
+
     @property
     def scores_from_maps(self):
         """``scores_from_maps(maps)``: ``score_samples`` from anomaly maps ``(n, H, W)``, minus
         their ``reduction``. Only for the map reductions (``"mean"``, ``"max"``): a
         ``"combined"`` score also needs the reconstruction and the code, so the attribute is
         missing then (``hasattr`` is False), and callers score the images themselves."""
-        if getattr(self, "reduction_", self.reduction) == "combined":
+        fitted = hasattr(self, "layout_")
+        if (self.current_reduction() if fitted else self.reduction) == "combined":
             raise AttributeError("scores_from_maps: reduction 'combined' needs the images.")
         return self._scores_from_maps
 
     def _scores_from_maps(self, maps) -> np.ndarray:
-        reduction = getattr(self, "reduction_", self.reduction)
+        reduction = self.current_reduction()
         return -reconstruction.image_scores(maps, reduction, self.top_fraction)
 
     def combined_scores(self, X) -> np.ndarray:
         """The three anomaly scores of ``"combined"``, ``(n, 3)`` (higher = more anomalous),
         each in units of its spread on the held-out normal images (columns :data:`COMBINED`:
-        local error, global mean squared error, code distance)."""
+        local error, global mean squared error, code distance). Needs a detector fitted with
+        ``reduction="combined"`` (the object layout's default)."""
         images = self._check_images(X)
-        if self.reduction_ != "combined":
+        if self.codes_ is None:
             raise ValueError(
-                f"combined_scores needs reduction 'combined'; this is {self.reduction_!r}."
+                f"combined_scores needs a detector fitted with reduction 'combined', not "
+                f"{self.reduction_!r}."
             )
         return (self._combined_parts(images) - self.score_mean_) / self.score_scale_
 
@@ -379,6 +398,6 @@ class ConvAutoencoder(KerasImageDetector):
         return np.stack([local, overall, distance], axis=1)
 
     def _score_samples(self, images):
-        if self.reduction_ == "combined":
+        if self.current_reduction() == "combined":
             return -np.max(self.combined_scores(images), axis=1)
         return self._scores_from_maps(self._normalised_maps(images))
