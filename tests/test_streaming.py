@@ -146,10 +146,17 @@ def test_score_folder_gives_maps_from_one_pass_that_match_anomaly_map(folder):
     images, _ = datasets.read_images(folder)
     detector = make_detector("conv_autoencoder", quick=True, filters=(4,), epochs=1).fit(images)
     rows = list(scoring.score_folder(detector, folder, maps=True, batch_size=8))
+    # Equal up to float32 rounding: PyTorch's CPU convolutions round differently for batches
+    # of 8 and of 16 (about 1e-6 here).
     np.testing.assert_allclose(
-        np.stack([row.anomaly_map for row in rows]), detector.anomaly_map(images)
+        np.stack([row.anomaly_map for row in rows]),
+        detector.anomaly_map(images),
+        rtol=1e-5,
+        atol=1e-5,
     )
-    np.testing.assert_allclose([-row.anomaly_score for row in rows], detector.score_samples(images))
+    np.testing.assert_allclose(
+        [-row.anomaly_score for row in rows], detector.score_samples(images), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_score_folder_refuses_an_image_smaller_than_the_model(folder, tmp_path):
