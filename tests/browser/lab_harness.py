@@ -231,7 +231,8 @@ class Browser:
 
 
 def wait_for(condition, timeout, message, interval=0.25):
-    """Poll `condition` until it returns something truthy; fail with `message` on timeout."""
+    """Poll `condition` until it returns something truthy; fail with `message` on timeout
+    (`message` may be a function, called then, to describe what was seen)."""
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(StaleElementReferenceException):
@@ -239,6 +240,7 @@ def wait_for(condition, timeout, message, interval=0.25):
             if value:
                 return value
         if time.monotonic() > deadline:
+            message = message() if callable(message) else message
             raise TimeoutError(f"{message} (after {timeout} s)")
         time.sleep(interval)
 
@@ -268,11 +270,14 @@ class NotebookPage:
         return panel.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell") if panel else []
 
     def code_prompts(self):
-        """The input prompts of the code cells: '[3]:', '[*]:' or '[ ]:'."""
+        """The input prompts of the code cells: '[3]:', '[*]:' or '[ ]:'; '' for a cell whose
+        source is hidden (the notebooks' check cells): its collapsed placeholder shows none."""
         return self.driver.execute_script(
             "return Array.from(document.querySelectorAll("
             "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell'"
-            ")).map(cell => cell.querySelector('.jp-InputArea-prompt').textContent.trim())"
+            ")).map(cell => (cell.querySelector('.jp-InputArea-prompt')"
+            " || cell.querySelector('.jp-InputPrompt')"
+            " || {textContent: '?'}).textContent.trim())"
         )
 
     def kernel_status(self):
@@ -359,10 +364,14 @@ class NotebookPage:
         self.click_menu("Edit", "Clear Outputs of All Cells")
         wait_for(
             lambda: (
-                self.output_count() == 0 and all(prompt == "[ ]:" for prompt in self.code_prompts())
+                self.output_count() == 0
+                and all(prompt in ("[ ]:", "") for prompt in self.code_prompts())
             ),
             30,
-            "outputs and counts did not clear",
+            lambda: (
+                f"outputs and counts did not clear: {self.output_count()} outputs, prompts "
+                f"{sorted(set(self.code_prompts()))}"
+            ),
         )
         self.click_menu("Run", "Run All Cells")
         started = time.monotonic()
@@ -372,7 +381,7 @@ class NotebookPage:
             prompts = self.code_prompts()
             if any("*" in prompt for prompt in prompts) or self.kernel_status() != "idle":
                 return None
-            counted = all(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts)
+            counted = all(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts if prompt)
             return prompts if counted or self.problem_outputs()["errors"] else None
 
         while True:
