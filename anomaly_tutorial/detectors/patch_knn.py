@@ -139,7 +139,8 @@ class PatchKNN(ImageDetector):
         rng = np.random.default_rng(self.random_state)
         height, width, _ = images.image_shape
         self.stride_ = int(self.stride or default_stride(height, width))
-        grid_size = len(self._grid(height, width)[0]) * len(self._grid(height, width)[1])
+        grid_rows, grid_cols = self._grid(height, width)
+        grid_size = len(grid_rows) * len(grid_cols)
         per_image = min(grid_size, math.ceil(self.bank_size / len(images)))
         moments, kept, places = RunningMoments(), [], []
         for batch in images.batches(description="Describing", verbose=self.verbose):
@@ -161,22 +162,16 @@ class PatchKNN(ImageDetector):
             np.median(np.linalg.norm(pairs[0] - pairs[1], axis=1))
         )
         rows, cols = np.unravel_index(
-            np.concatenate(places).ravel(), self._grid_shape(height, width)
+            np.concatenate(places).ravel(), (len(grid_rows), len(grid_cols))
         )
-        grid_rows, grid_cols = self._grid(height, width)
         position = np.stack([grid_rows[rows] / height, grid_cols[cols] / width], axis=1)
         bank = np.concatenate([kept, position * self.position_scale_], axis=1)
         if len(bank) > self.bank_size:
             bank = bank[rng.choice(len(bank), self.bank_size, replace=False)]
         self.memory_bank_ = bank.astype(np.float32)
         # The two reductions in units of their spread on held-out normal images.
-        self.score_mean_, self.score_scale_ = np.zeros(2), np.ones(2)
-        raw = np.concatenate([self._reductions(self._maps(b)) for b in val_images.batches()])
+        raw = np.concatenate([self._raw_reductions(self._maps(b)) for b in val_images.batches()])
         self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
-
-    def _grid_shape(self, height: int, width: int) -> tuple[int, int]:
-        rows, cols = self._grid(height, width)
-        return len(rows), len(cols)
 
     # -- maps and scores -------------------------------------------------------------------
     def anomaly_map(self, X) -> np.ndarray:
@@ -209,12 +204,15 @@ class PatchKNN(ImageDetector):
             maps = ndimage.gaussian_filter(maps, sigma, mode="nearest")
         return maps
 
-    def _reductions(self, maps) -> np.ndarray:
-        """``(n, 2)``: the robust maximum and the mean of each map, z-scored (see ``fit``)."""
-        raw = np.stack(
+    def _raw_reductions(self, maps) -> np.ndarray:
+        """``(n, 2)``: the robust maximum and the mean of each map."""
+        return np.stack(
             [image_scores(maps, "max", self.top_fraction), image_scores(maps, "mean")], axis=1
         )
-        return (raw - self.score_mean_) / self.score_scale_
+
+    def _reductions(self, maps) -> np.ndarray:
+        """The two reductions in units of their spread on held-out normal images (``fit``)."""
+        return (self._raw_reductions(maps) - self.score_mean_) / self.score_scale_
 
     def scores_from_maps(self, maps) -> np.ndarray:
         """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
