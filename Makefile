@@ -6,16 +6,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-backends test-full data benchmark lint clean-venv
+.PHONY: help setup lab fresh test test-backends data models notebooks benchmark lint clean-venv
 
 help:
-	@echo "make lab        set up (first time) and open the notebooks in JupyterLab"
-	@echo "make test       unit tests + every notebook in quick mode (what CI runs)"
+	@echo "make lab        set up (first time), copy the notebooks to workspace/, open JupyterLab"
+	@echo "make fresh      fresh copies of the notebooks in workspace/ (yours are moved aside)"
+	@echo "make test       unit tests + every notebook as a learner runs it (what CI runs)"
 	@echo "make test-backends  detector and save/load tests on Keras's JAX and PyTorch backends"
-	@echo "make test-full  notebooks in full mode, compared with their committed outputs"
-	@echo "make data       regenerate data/ deterministically"
+	@echo "make data       regenerate data/textures and data/glyphs deterministically"
+	@echo "make models     retrain the networks the notebooks load (data/trained; NB='03 04')"
+	@echo "make notebooks  re-run notebooks in place to refresh their committed outputs (NB=...)"
 	@echo "make benchmark  every detector on every bundled dataset -> reports/"
 	@echo "make lint       ruff"
 	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
@@ -29,14 +31,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# 127.0.0.1 keeps the server off the network; Jupyter's token stays on (it prints the URL).
-# default_url opens the first notebook instead of a bare launcher (tests/browser checks it).
+# The learner works in copies (workspace/, git-ignored): JupyterLab's autosave never touches
+# the committed notebooks. On 127.0.0.1, with Jupyter's token; opens 00_introduction.ipynb.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
-		--LabApp.default_url=/lab/tree/00_introduction.ipynb
+	$(BIN)/anomaly-tutorial lab
 
-# Two pytest workers, one per core, one thread each. --dist loadfile keeps each test file, and
-# each notebook's cells, in one worker (a notebook's cells share one kernel).
+fresh: $(STAMP)
+	$(BIN)/anomaly-tutorial lab --reset --no-start
+
+# Two pytest workers, one per core. --dist loadfile keeps each test file, and each notebook's
+# cells, in one worker (a notebook's cells share one kernel). Unit tests run in quick mode with
+# one thread; the notebooks run as a learner runs them (tests/conftest.py) and every text
+# output must equal the committed one (timings and dates blanked: tests/nbval_sanitize.cfg).
 test: $(STAMP)
 	ANOMALY_TUTORIAL_QUICK=1 ANOMALY_TUTORIAL_THREADS=1 $(BIN)/python -m pytest -n 2 \
 		--dist loadfile $(NBVAL) tests notebooks
@@ -52,13 +58,32 @@ test-backends: $(STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 \
 		$(BIN)/python -m pytest -m multi_device tests/test_data_parallel.py
 
-# Full mode compares every text output with the committed one (timings are sanitized).
-test-full: $(STAMP)
-	ANOMALY_TUTORIAL_QUICK=0 $(BIN)/python -m pytest --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
-
 data: $(STAMP)
 	$(BIN)/anomaly-tutorial make-data --force
+
+# The networks the notebooks load instead of training them (anomaly_tutorial/trained.py):
+# each notebook's folder is emptied, then the notebook runs with ANOMALY_TUTORIAL_RETRAIN=1,
+# which trains every network and writes it back (the run's outputs are thrown away). Then
+# `make notebooks` refreshes the committed outputs from the new networks.
+NB ?= 00 01 02 03 04 05
+TRAINED_NB ?= 02 03 04 05
+models: $(STAMP)
+	@for nb in $(filter $(TRAINED_NB),$(NB)); do \
+		echo "Training the networks of notebook $$nb ..."; \
+		rm -rf data/trained/$$nb; \
+		out=$$(mktemp -d); \
+		ANOMALY_TUTORIAL_RETRAIN=1 $(BIN)/jupyter nbconvert --to notebook --execute \
+			--ExecutePreprocessor.timeout=3600 --output-dir $$out notebooks/$${nb}_*.ipynb \
+			|| exit 1; \
+		rm -rf $$out; \
+	done
+
+# Committed outputs are the run a learner gets: Run All of the notebook, as it is, in place.
+notebooks: $(STAMP)
+	@for nb in $(NB); do \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False notebooks/$${nb}_*.ipynb || exit 1; \
+	done
 
 benchmark: $(STAMP)
 	$(BIN)/anomaly-tutorial benchmark --out reports

@@ -10,10 +10,6 @@ detectors fit on the normal training images only. Each row also gives the ratio 
 AUROC and of its fit time to ``hog_ocsvm``'s, measured in the same run.
 """
 
-import datetime
-import os
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -174,19 +170,6 @@ def _check_names(names, known, kind):
             f"Unknown {kind} name(s): {', '.join(unknown) or '(none given)'}. "
             f"Choose from: {', '.join(known)}."
         )
-
-
-def machine_description() -> str:
-    """One line on where the figures were measured: CPU count, OS, Python, Keras, date."""
-    import keras
-
-    from anomaly_tutorial import runtime
-
-    return (
-        f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()}), "
-        f"{runtime.THREADS} threads, Python {sys.version.split()[0]}, Keras {keras.__version__} "
-        f"({keras.backend.backend()}), {datetime.date.today().isoformat()}"
-    )
 
 
 def rows(runs: list[Run]) -> list[dict]:

@@ -5,6 +5,7 @@
                            [--epochs N] [--batch-size B] [--tile SIZE]
     anomaly-tutorial score --model MODEL_DIR PATH... [--out scores.csv] [--maps DIR]
     anomaly-tutorial make-data [--out DIR] [--force]
+    anomaly-tutorial lab [--reset] [--no-start]
 
 ``train`` and ``score`` read the images in batches, so memory does not grow with their number;
 images larger than the model's input are scored in tiles (``train --tile SIZE`` trains on tiles
@@ -24,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from anomaly_tutorial import runtime  # noqa: F401  (configures TensorFlow before Keras loads)
+from anomaly_tutorial import runtime  # configures TensorFlow before Keras loads
 from anomaly_tutorial.errors import AnomalyTutorialError, UsageError
 
 EXIT_USAGE = 2
@@ -130,6 +131,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--force", action="store_true", help="replace existing generated data")
     data.set_defaults(handler=_make_data)
+
+    lab = commands.add_parser(
+        "lab", help="copy the notebooks into workspace/ (once) and open them in JupyterLab"
+    )
+    lab.add_argument(
+        "--reset",
+        action="store_true",
+        help="fresh copies of the committed notebooks; yours move to workspace/previous-*",
+    )
+    lab.add_argument("--no-start", action="store_true", help="prepare the copies only")
+    lab.set_defaults(handler=_lab)
     return parser
 
 
@@ -172,7 +184,7 @@ def _benchmark(arguments) -> int:
     )
     path = report.write_report(runs, out, quick=arguments.quick, force=arguments.force)
     print(tables.markdown_table(benchmark.rows(runs)))
-    print(f"\nMeasured on {benchmark.machine_description()}.")
+    print(f"\nMeasured on {runtime.machine_description()}.")
     print(f"Report: {path}")
     return 0
 
@@ -376,6 +388,28 @@ def _make_data(arguments) -> int:
     except FileExistsError as error:  # the generators' refusal to replace files
         raise UsageError(str(error)) from None
     return 0
+
+
+def _lab(arguments) -> int:
+    import subprocess
+
+    from anomaly_tutorial import workspace
+
+    folder = workspace.WORKSPACE_DIR
+    print(workspace.describe(workspace.prepare(folder, reset=arguments.reset), folder))
+    if arguments.no_start:
+        return 0
+    # 127.0.0.1 keeps the server off the network; Jupyter's token stays on (it prints the URL).
+    return subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--ip=127.0.0.1",
+            f"--notebook-dir={folder}",
+            f"--LabApp.default_url=/lab/tree/{workspace.FIRST_NOTEBOOK}",
+        ]
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,8 @@ as red contours, so the pixels under them stay visible.
 import math
 from collections.abc import Mapping
 
+import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
@@ -199,11 +201,25 @@ def plot_roc_pr(labels, scores_by_name, title=None):
     return fig
 
 
-def plot_anomaly_maps(images, maps, masks=None, titles=None, alpha=0.5):
+def _heat_colormap() -> matplotlib.colors.ListedColormap:
+    # Pale yellow to dark red, transparent at the low end and more opaque towards the top: a
+    # low score leaves the image visible under it (a dark low end looks like a black hole over
+    # a grey image), a high score covers it in red.
+    colours = matplotlib.colormaps["YlOrRd"](np.linspace(0.1, 1.0, 256))
+    colours[:, 3] = np.linspace(0.0, 0.85, 256) ** 0.7
+    return matplotlib.colors.ListedColormap(colours, name="anomaly_heat")
+
+
+HEAT = _heat_colormap()
+
+
+def plot_anomaly_maps(images, maps, masks=None, titles=None, vmin=None, vmax=None):
     """Images (top row) and their anomaly maps as heat maps over them (bottom row) (notebook 03).
 
-    All maps share one colour scale (the colour bar), so colours compare across images; the
-    red outline is the true defect.
+    All maps of a figure share one colour scale (the colour bar), from ``vmin`` to ``vmax``
+    (default: the lowest and highest value of ``maps``), so colours compare across images.
+    Low values are transparent, so the image shows through. The red outline of the true defect
+    is drawn on the map only, so that the top row shows the defect itself, uncovered.
     """
     images = as_images(images, name="images")
     maps = np.asarray(maps, dtype=np.float64)
@@ -219,14 +235,15 @@ def plot_anomaly_maps(images, maps, masks=None, titles=None, alpha=0.5):
         squeeze=False,
         layout="constrained",
     )
-    low, high = float(maps.min()), float(maps.max())
+    low = float(maps.min()) if vmin is None else float(vmin)
+    high = float(maps.max()) if vmax is None else float(vmax)
     for index in range(n_images):
         mask = None if masks is None else masks[index]
         title = None if titles is None else titles[index]
-        _draw_image(axes[0, index], images[index], mask, title)
+        _draw_image(axes[0, index], images[index], title=title)
         _draw_image(axes[1, index], images[index])
         heat = axes[1, index].imshow(
-            maps[index], cmap="inferno", alpha=alpha, vmin=low, vmax=high if high > low else None
+            maps[index], cmap=HEAT, vmin=low, vmax=high if high > low else None
         )
         _draw_contours(axes[1, index], mask)
     for ax, label in ((axes[0, 0], "image"), (axes[1, 0], "anomaly map")):

@@ -5,7 +5,8 @@ from pathlib import Path
 import matplotlib
 
 from anomaly_tutorial import outputs, plots, tables
-from anomaly_tutorial.benchmark import Run, machine_description, per_kind_rows, rows
+from anomaly_tutorial.benchmark import Run, per_kind_rows, rows
+from anomaly_tutorial.runtime import machine_description
 
 REPORT = "benchmark.md"
 

@@ -5,9 +5,12 @@ This is the single place for such settings (introduced in notebook 00). Importin
 reads its log level and thread counts once, when it is first imported.
 """
 
+import datetime
 import logging
 import os
+import platform
 import random
+import sys
 
 import numpy as np
 
@@ -16,13 +19,14 @@ import numpy as np
 THREADS = int(os.environ.get("ANOMALY_TUTORIAL_THREADS", "2"))
 
 
-def _flag(name: str) -> bool:
+def flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to anything but "", 0, false or no."""
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 #: Quick mode (``ANOMALY_TUTORIAL_QUICK=1``, set by ``make test``): less data and fewer epochs,
 #: so that every notebook runs in well under a minute. Full mode is what a learner runs.
-QUICK = _flag("ANOMALY_TUTORIAL_QUICK")
+QUICK = flag("ANOMALY_TUTORIAL_QUICK")
 
 _ENVIRONMENT = {
     # 3 hides TensorFlow's C++ log lines below FATAL. TF 2.21 prints harmless ERROR-level lines
@@ -71,6 +75,17 @@ def set_seed(seed: int = 0) -> None:
     import keras  # imported here so that configure() has run first
 
     keras.utils.set_random_seed(seed)
+
+
+def machine_description() -> str:
+    """One line on where figures were measured: CPU count, OS, Python, Keras, date."""
+    import keras  # imported here so that configure() has run first
+
+    return (
+        f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()}), "
+        f"{THREADS} threads, Python {sys.version.split()[0]}, Keras {keras.__version__} "
+        f"({keras.backend.backend()}), {datetime.date.today().isoformat()}"
+    )
 
 
 def pick(full, quick):

@@ -1,8 +1,22 @@
-"""Shared test settings: a non-interactive plotting backend and quick mode for every test, and
-the small brick folder the command-line tests train on."""
+"""Shared test settings: a non-interactive plotting backend and quick mode for every unit test,
+the notebooks run exactly as a learner runs them, and the small brick folder the command-line
+tests train on."""
 
 import os
 
+_TEST_KNOBS = (
+    "ANOMALY_TUTORIAL_QUICK",
+    "ANOMALY_TUTORIAL_THREADS",
+    "MPLBACKEND",
+    # set by anomaly_tutorial.runtime from ANOMALY_TUTORIAL_THREADS
+    "TF_NUM_INTRAOP_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+# What a learner's kernel gets: this environment as it came, without the test-speed knobs. The
+# notebooks (nbval) run in it: no quick mode, TensorFlow's own 2 threads, no Agg backend.
+LEARNER_ENV = {key: value for key, value in os.environ.items() if key not in _TEST_KNOBS}
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("ANOMALY_TUTORIAL_QUICK", "1")
 
@@ -23,3 +37,21 @@ def parts(tmp_path_factory):
     small = datasets.load_textures("brick", "dev").subset(n_train=40, n_test_per_type=3)
     datasets.write_folder(small, folder)
     return folder
+
+
+def _start_learner_kernel(start):
+    def start_new_kernel(*args, **kwargs):
+        kwargs.setdefault("env", dict(LEARNER_ENV))
+        return start(*args, **kwargs)
+
+    return start_new_kernel
+
+
+try:  # nbval starts one kernel per notebook through this function
+    import nbval.kernel
+except ImportError:  # pragma: no cover  (nbval is a dev dependency)
+    pass
+else:
+    if not getattr(nbval.kernel.start_new_kernel, "learner", False):
+        nbval.kernel.start_new_kernel = _start_learner_kernel(nbval.kernel.start_new_kernel)
+        nbval.kernel.start_new_kernel.learner = True

@@ -74,3 +74,44 @@ def test_plot_cells_leave_no_figure_repr(path):
             if output["output_type"] == "execute_result":
                 text = _text(output)
                 assert "<Figure size" not in text, f"{path.name}: end plot cells with plt.show()"
+
+
+def _code(path):
+    return ["".join(cell["source"]) for cell in _load(path)["cells"] if cell["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_one_mode_no_notebook_asks_for_quick_mode(path):
+    # Quick mode is a speed knob for the unit tests only: a notebook that read it would print
+    # other numbers than its prose under `make test`.
+    for source in _code(path):
+        assert "QUICK" not in source and "runtime.pick" not in source, f"{path.name}: {source:.80}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_solutions_are_not_under_their_exercises(path):
+    cells = _load(path)["cells"]
+    headings = [
+        (index, line.strip())
+        for index, cell in enumerate(cells)
+        if cell["cell_type"] == "markdown"
+        for line in "".join(cell["source"]).splitlines()
+        if line.startswith("## ")
+    ]
+    names = [heading for _, heading in headings]
+    assert names[-2:] == ["## Exercises", "## Solutions"], f"{path.name}: {names[-3:]}"
+    exercises, solutions = headings[-2][0], headings[-1][0]
+    between = [cell for cell in cells[exercises:solutions] if cell["cell_type"] == "code"]
+    assert not between, f"{path.name}: code between Exercises and Solutions"
+
+
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebooks_that_train_networks_show_the_switch(path):
+    sources = _code(path)
+    uses_store = any("trained.Store(" in source for source in sources)
+    if uses_store:
+        setup = sources[0]
+        assert re.search(r"^TRAIN_FROM_SCRATCH = False", setup, re.MULTILINE), path.name
+        assert "train=TRAIN_FROM_SCRATCH" in setup, path.name

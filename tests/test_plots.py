@@ -220,3 +220,10 @@ def test_plot_bars_leaves_room_for_long_group_labels():
 def test_plot_bars_rejects_values_not_grouped(values):
     with pytest.raises(ValueError, match="values_by_group|each group"):
         plots.plot_bars(values)
+
+
+def test_anomaly_maps_share_a_given_colour_scale_and_low_values_are_transparent():
+    fig = plots.plot_anomaly_maps(_images(2), np.zeros((2, 16, 16)), vmin=-1.0, vmax=4.0)
+    heat = fig.axes[2].images[1]
+    assert heat.get_clim() == (-1.0, 4.0)
+    assert heat.cmap(0.0)[3] == 0.0 and heat.cmap(1.0)[3] > 0.8  # the image shows through

@@ -1,0 +1,118 @@
+"""The store of shipped networks: the same fit loads the same model; any change trains."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from anomaly_tutorial import datasets, runtime, trained
+from anomaly_tutorial.detectors import make_detector
+
+
+@pytest.fixture(scope="module")
+def brick():
+    return datasets.load_textures("brick", part="dev").subset(n_train=24, n_test_per_type=2)
+
+
+def _detector(**params):
+    return make_detector("conv_autoencoder", quick=True, **params)
+
+
+def test_store_loads_the_detector_it_saved_with_the_same_scores(tmp_path, brick):
+    writer = trained.Store("xx", folder=tmp_path, save=True)
+    fitted = writer.fit(_detector(), brick.train_images)
+    folder, record = sorted(tmp_path.iterdir())  # the model folder and its record
+    assert folder.is_dir() and record == folder.with_suffix(".json")
+    reader = trained.Store("xx", folder=tmp_path)
+    loaded = reader.fit(_detector(), brick.train_images)
+    assert loaded is not fitted
+    np.testing.assert_array_equal(
+        loaded.score_samples(brick.test_images), fitted.score_samples(brick.test_images)
+    )
+    assert loaded.offset_ == fitted.offset_
+    assert loaded.history_ == fitted.history_
+    assert reader.fit_seconds(loaded) == writer.fit_seconds(fitted) > 0
+
+
+def test_store_trains_when_a_parameter_or_the_images_change(tmp_path, brick, capsys):
+    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    reader = trained.Store("xx", folder=tmp_path)
+    changed = _detector(epochs=2)
+    assert reader.fit(changed, brick.train_images) is changed  # trained here, not loaded
+    assert "Training conv_autoencoder here" in capsys.readouterr().err
+    other_images = brick.train_images[::-1].copy()
+    mine = _detector()
+    assert reader.fit(mine, other_images) is mine
+    assert len(list(tmp_path.iterdir())) == 2  # a reader never writes
+
+
+def test_store_ignores_verbose_and_keeps_the_callers_value(tmp_path, brick):
+    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    loaded = trained.Store("xx", folder=tmp_path).fit(_detector(verbose=1), brick.train_images)
+    assert loaded.verbose == 1 and hasattr(loaded, "offset_")
+
+
+def test_train_true_trains_even_when_a_shipped_model_matches(tmp_path, brick):
+    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    mine = _detector()
+    assert trained.Store("xx", folder=tmp_path, train=True).fit(mine, brick.train_images) is mine
+
+
+def _model(seed=0, units=4):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    return model
+
+
+def test_fit_keras_loads_the_same_weights_and_history(tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    writer = trained.Store("xx", folder=tmp_path, save=True)
+    first = _model()
+    history = writer.fit_keras(first, x, y, epochs=3, batch_size=8)
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".npz"]
+    second = _model()  # the same layers and seed, in a new session of layer names
+    assert trained.Store("xx", folder=tmp_path).fit_keras(second, x, y, epochs=3, batch_size=8) == (
+        history
+    )
+    for mine, theirs in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 1},  # other initial weights
+        {"units": 5},  # another layer
+        {"epochs": 4},  # another fit
+    ],
+)
+def test_fit_keras_trains_when_anything_that_shapes_the_weights_changes(tmp_path, change):
+    x = np.ones((8, 3), dtype=np.float32)
+    trained.Store("xx", folder=tmp_path, save=True).fit_keras(_model(), x, x[:, :1], epochs=3)
+    model = _model(**{k: v for k, v in change.items() if k != "epochs"})
+    history = trained.Store("xx", folder=tmp_path).fit_keras(
+        model, x, x[:, :1], epochs=change.get("epochs", 3)
+    )
+    assert len(history["loss"]) == change.get("epochs", 3)
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_fit_keras_asks_for_a_compiled_model(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="Compile the Keras model"):
+        trained.Store("xx", folder=tmp_path).fit_keras(model, np.ones((2, 3)), np.ones((2, 1)))
+
+
+def test_store_refuses_what_it_cannot_key(tmp_path):
+    source = datasets.image_source  # a lazy folder reader: its bytes are not at hand
+    with pytest.raises(TypeError, match="pass arrays"):
+        trained.Store("xx", folder=tmp_path).fit(_detector(), source)
+
+
+def test_record_says_where_the_model_was_trained(tmp_path, brick):
+    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert record["trained_on"].startswith(f"{runtime.os.cpu_count()} CPU cores")
