@@ -1,4 +1,4 @@
-"""The committed notebooks carry the outputs of one full top-to-bottom run (design.md)."""
+"""The committed notebooks carry the outputs of one top-to-bottom run: Run All as a learner gets it."""
 
 import json
 import re

@@ -1,10 +1,10 @@
-"""Snippets meant for copying run alone, in a fresh Python process (design.md, issue 12).
+"""Snippets meant for copying run alone, in a fresh Python process, twice in a row.
 
 A snippet is a notebook code cell tagged `snippet` (cell metadata `tags`) or a ```python block
 in README.md. Each runs by itself in a new interpreter, in an empty temporary folder, in quick
-mode, with nothing from the cells above it. A README block that cannot run there yet is marked
-with an HTML comment on the line above it, `<!-- snippet: skip (the reason) -->`, and is
-reported as skipped with that reason.
+mode, with nothing from the cells above it, then once more in the same folder. A README block
+that cannot run here is marked with an HTML comment on the line above it, `<!-- snippet: skip
+(the reason) -->` (the README says the reason in its text too), and is reported as skipped.
 """
 
 import json
@@ -107,12 +107,15 @@ def test_the_course_has_snippets_to_check():
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda snippet: snippet.where)
-def test_snippet_runs_alone_in_a_fresh_process(snippet, tmp_path):
+def test_snippet_runs_alone_twice_in_a_row(snippet, tmp_path):
+    # Twice in one folder, as a learner re-runs a cell they copied: the second run meets the
+    # files the first one wrote.
     if snippet.skip_reason:
         pytest.skip(f"marked in README.md: {snippet.skip_reason}")
-    failure = run_alone(snippet, tmp_path)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    for run in ("first", "second"):
+        failure = run_alone(snippet, tmp_path)
+        if failure:
+            pytest.fail(f"{run} run: {failure}", pytrace=False)
 
 
 def test_a_failing_snippet_is_reported_with_its_source_and_stderr(tmp_path):

@@ -1,7 +1,7 @@
 """Development and test parts of every bundled task (notebook 00).
 
 Settings are chosen on one part and figures reported on another, never on the same images
-(design.md, "Choosing settings honestly"):
+(README, "Development and test parts"):
 
 - ``"dev"``: the development part. Defaults, recommended settings and everything a notebook
   tunes are chosen here.

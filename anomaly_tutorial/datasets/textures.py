@@ -45,7 +45,7 @@ STRIDE = 8  # patch corners lie on an 8-pixel grid: overlapping, but never ident
 TRAIN_ROWS = (0, 288)  # training patches lie entirely inside these photo rows...
 TEST_ROWS = (352, 512)  # ...test patches inside these: the 64 rows in between are never used
 #: The test rows are cut in two parts with a 16-column gap, so that no pixel is in both:
-#: ``dev`` is for choosing settings, ``test`` for reporting (notebook 00, design.md).
+#: ``dev`` is for choosing settings, ``test`` for reporting (notebook 00, README).
 PART_COLUMNS = {"dev": (0, 248), "test": (264, 512)}
 #: Each part has its own defect kinds: settings are chosen on the ``dev`` kinds and reported on
 #: kinds they never saw. The five bold kinds and two subtle ones are for development; four
