@@ -1,9 +1,9 @@
 """scikit-learn's ``check_estimator`` on a detector of images: the checks that cannot apply.
 
 ``check_estimator`` feeds 2-D tables ``(n_samples, n_features)``; a detector of images rejects
-them by contract (README, "Conventions") with a ValueError, so every check that fits on such data fails for
-that reason alone. The image versions of these checks are each detector's own tests. What still
-runs: cloning, get/set_params, repr, tags and the NotFittedError checks.
+them by contract (README, "Conventions") with a ValueError, so every check that fits on such
+data fails for that reason alone. The image versions of these checks are each detector's own
+tests. What still runs: cloning, get/set_params, repr, tags and the NotFittedError checks.
 """
 
 IMAGES_ONLY = "fits on images (n, H, W[, C]); the check feeds a 2-D table, rejected by contract"

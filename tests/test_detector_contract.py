@@ -1,4 +1,4 @@
-"""Every registered detector honours the outlier API (README, "Conventions"), exactly like OneClassSVM."""
+"""Every registered detector honours the outlier API (README, "Conventions"), like OneClassSVM."""
 
 import doctest
 import importlib

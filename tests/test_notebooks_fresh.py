@@ -1,4 +1,4 @@
-"""The committed notebooks carry the outputs of one top-to-bottom run: Run All as a learner gets it."""
+"""The committed notebooks carry the outputs of one Run All, as a learner gets it."""
 
 import json
 import re
@@ -103,8 +103,6 @@ def test_solutions_are_not_under_their_exercises(path):
     exercises, solutions = headings[-2][0], headings[-1][0]
     between = [cell for cell in cells[exercises:solutions] if cell["cell_type"] == "code"]
     assert not between, f"{path.name}: code between Exercises and Solutions"
-
-
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
