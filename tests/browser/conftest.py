@@ -4,7 +4,6 @@ Both are stopped by their process ids in finalizers, so a failing test leaves no
 """
 
 import contextlib
-import shutil
 
 import lab_harness
 import pytest
@@ -22,8 +21,11 @@ def lab(tmp_path_factory):
     for program in (lab_harness.CHROMIUM, lab_harness.CHROMEDRIVER):
         if not program.is_file():
             pytest.fail(f"{program} is missing: `make test-browser` installs Debian's chromium")
-    root = tmp_path_factory.mktemp("course") / "notebooks"
-    shutil.copytree(lab_harness.REPO / "notebooks", root)
+    from anomaly_tutorial import workspace
+
+    # The learner's working copies, made as `make lab` makes them (in a folder of the test's).
+    root = tmp_path_factory.mktemp("course") / "workspace"
+    workspace.prepare(root)
     server = lab_harness.LabServer(root)
     yield server
     server.stop()
@@ -55,6 +57,11 @@ def browser(lab, request):
 
 
 @pytest.fixture(scope="session")
+def status_before():
+    return lab_harness.git_status()
+
+
+@pytest.fixture(scope="session")
 def run_all_times(pytestconfig):
     """Notebook name -> how long Run All Cells took; printed at the end of the run."""
     return pytestconfig.stash[RUN_ALL_TIMES]
@@ -63,6 +70,6 @@ def run_all_times(pytestconfig):
 def pytest_terminal_summary(terminalreporter, config):
     times = config.stash.get(RUN_ALL_TIMES, {})
     if times:
-        terminalreporter.section("Run All Cells in JupyterLab (quick mode)")
+        terminalreporter.section("Run All Cells in JupyterLab, as a learner runs it")
         for name, took in times.items():
             terminalreporter.write_line(f"{name}: {took}")

@@ -36,12 +36,17 @@ STDERR_MIME = "application/vnd.jupyter.stderr"
 
 
 def lab_start_url():
-    """The page `make lab` opens, read from the Makefile so the check follows any change."""
-    makefile = (REPO / "Makefile").read_text()
-    match = re.search(r"--LabApp\.default_url=(\S+)", makefile)
-    if match is None:
-        raise AssertionError("Makefile's lab target sets no --LabApp.default_url")
-    return match.group(1)
+    """The page `make lab` (``anomaly-tutorial lab``) opens."""
+    from anomaly_tutorial import workspace
+
+    return f"/lab/tree/{workspace.FIRST_NOTEBOOK}"
+
+
+def git_status():
+    """`git status --porcelain` of the checkout: what a run changed in the committed tree."""
+    return subprocess.run(
+        ["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def free_port():
@@ -73,7 +78,7 @@ def stop_process_group(process, timeout=20):
 
 
 class LabServer:
-    """`jupyter lab` on a copy of notebooks/, in quick mode, with its own settings and workspaces.
+    """`jupyter lab` on the learner's copies of notebooks/, with its own settings and workspaces.
 
     The settings and workspace folders are fresh temporary ones, so nothing a person saved in
     their own JupyterLab (open tabs, themes, layouts) changes what the check sees.
@@ -90,8 +95,10 @@ class LabServer:
         env = dict(os.environ)
         # The test run's Agg backend would make every plt.show() in the kernel warn on stderr.
         env.pop("MPLBACKEND", None)
+        # The kernel runs as a learner's does: no quick mode, TensorFlow's default 2 threads.
+        for knob in ("ANOMALY_TUTORIAL_QUICK", "ANOMALY_TUTORIAL_THREADS"):
+            env.pop(knob, None)
         env.update(
-            ANOMALY_TUTORIAL_QUICK="1",
             # The kernel imports this checkout's package, whatever the venv points at.
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
             JUPYTERLAB_SETTINGS_DIR=str(self.state / "settings"),
@@ -352,6 +359,28 @@ class NotebookPage:
             return [element for element in labels if element.text.strip() == label]
 
         wait_for(menu_item, 10, f"the {menu} menu shows no item {label!r}")[0].click()
+
+    def save(self, timeout=30):
+        """File > Save Notebook, then wait until the tab no longer shows unsaved changes."""
+        labels = ("Save Notebook", "Save")
+        bar_items = self.driver.find_elements(By.CSS_SELECTOR, "#jp-MainMenu .lm-MenuBar-item")
+        [item for item in bar_items if item.text.strip() == "File"][0].click()
+
+        def save_item():
+            items = self.driver.find_elements(By.CSS_SELECTOR, ".lm-Menu .lm-Menu-itemLabel")
+            return [item for item in items if item.text.strip() in labels]
+
+        wait_for(save_item, 10, f"the File menu shows none of {labels}")[0].click()
+        wait_for(
+            lambda: (
+                not self.driver.find_elements(
+                    By.CSS_SELECTOR,
+                    "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty",
+                )
+            ),
+            timeout,
+            "the notebook still shows unsaved changes after File > Save",
+        )
 
     def run_all_from_menu(self, timeout):
         """Clear the outputs (Edit menu), Run All Cells (Run menu), wait for the end.
