@@ -12,6 +12,8 @@ def test_tensorflow_settings_are_applied_on_import():
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(runtime.THREADS)
     assert os.environ["TF_DETERMINISTIC_OPS"] == "1"
+    # oneDNN's sgemm (TensorFlow's matrix products) at one instruction set on every x86-64 CPU
+    assert os.environ["DNNL_MAX_CPU_ISA"] == "AVX2"
 
 
 def test_user_settings_win_over_defaults():
