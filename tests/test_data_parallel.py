@@ -49,3 +49,17 @@ def test_an_autoencoder_trains_data_parallel_on_two_devices_and_scores(two_devic
 def test_a_batch_size_that_the_devices_do_not_divide_is_a_clear_error(two_devices):
     with pytest.raises(ValueError, match="batch_size=7 must be a multiple of the 2 devices"):
         make_detector("conv_autoencoder", quick=True, batch_size=7).fit(np.zeros((20, 8, 8)))
+
+
+def test_the_readme_block_runs_as_written(two_devices, capsys):
+    from test_snippets import README, readme_snippets
+
+    [block] = [snippet for snippet in readme_snippets(README) if "DataParallel" in snippet.source]
+    assert block.skip_reason and "make test-backends" in block.skip_reason
+    # As written, but with the detector's quick setting (fewer epochs) for the test's time.
+    source = block.source.replace(
+        'make_detector("conv_autoencoder", ', 'make_detector("conv_autoencoder", quick=True, '
+    )
+    assert source != block.source
+    exec(compile(source, block.where, "exec"), {})
+    assert "trained on 2 devices" in capsys.readouterr().out
