@@ -61,21 +61,24 @@ test-backends: $(STAMP)
 data: $(STAMP)
 	$(BIN)/anomaly-tutorial make-data --force
 
-# The networks the notebooks load instead of training them (anomaly_tutorial/trained.py):
-# each notebook's folder is emptied, then the notebook runs with ANOMALY_TUTORIAL_RETRAIN=1,
-# which trains every network and writes it back (the run's outputs are thrown away). Then
-# `make notebooks` refreshes the committed outputs from the new networks.
+# The networks the notebooks load instead of training them (anomaly_tutorial/trained.py): each
+# notebook runs with ANOMALY_TUTORIAL_RETRAIN=1, which trains every network into
+# data/trained/NN.new (the shipped files where the weights came back bit for bit the same);
+# that folder then replaces data/trained/NN, and the run's outputs are thrown away. `git status`
+# shows what changed; `make notebooks` refreshes the committed outputs from new networks.
 NB ?= 00 01 02 03 04 05
 TRAINED_NB ?= 02 03 04 05
 models: $(STAMP)
 	@for nb in $(filter $(TRAINED_NB),$(NB)); do \
 		echo "Training the networks of notebook $$nb ..."; \
-		rm -rf data/trained/$$nb; \
+		rm -rf data/trained/$$nb.new; \
 		out=$$(mktemp -d); \
 		ANOMALY_TUTORIAL_RETRAIN=1 $(BIN)/jupyter nbconvert --to notebook --execute \
 			--ExecutePreprocessor.timeout=3600 --output-dir $$out notebooks/$${nb}_*.ipynb \
 			|| exit 1; \
 		rm -rf $$out; \
+		cat data/trained/$$nb.new/rebuild.log && rm data/trained/$$nb.new/rebuild.log; \
+		rm -rf data/trained/$$nb && mv data/trained/$$nb.new data/trained/$$nb; \
 	done
 
 # Committed outputs are the run a learner gets: Run All of the notebook, as it is, in place.

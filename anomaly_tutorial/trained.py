@@ -18,13 +18,16 @@ nothing matches (you changed a parameter, the images or a layer) or ``train=True
 trained here, as usual.
 
 ``make models`` rebuilds the shipped networks from scratch: it runs every notebook with
-``ANOMALY_TUTORIAL_RETRAIN=1``, which trains each model and writes it back. Training is
-deterministic on one machine (seeds, fixed threads, deterministic kernels), so the weights come
-back bit for bit there; another CPU may round differently (README, "Same numbers").
+``ANOMALY_TUTORIAL_RETRAIN=1``, which trains each model and writes it to
+``data/trained/NN.new/``, then puts that folder in place of ``data/trained/NN/`` (models the
+notebook no longer fits are gone). A model whose weights came back bit for bit the same keeps
+the shipped files, so ``git status`` shows exactly what changed. Training is deterministic
+(seeds, 2 threads, deterministic kernels, oneDNN capped at AVX2: README, "Same numbers").
 """
 
 import hashlib
 import json
+import shutil
 import sys
 import time
 import weakref
@@ -54,15 +57,19 @@ class Store:
         Train every model here instead of loading the shipped one.
     folder : path, default=None
         Another folder to keep the models in; default ``data/trained/<notebook>``.
-    save : bool, default=None
-        Train every model and write it to ``folder``, replacing the shipped one; default
-        :data:`RETRAIN` (what ``make models`` sets).
+    save_to : path, default=None
+        Train every model and write it to this folder: the shipped files when the weights came
+        out the same, bit for bit, else the new ones; each model adds a line to its
+        ``rebuild.log``. Default ``data/trained/<notebook>.new`` when :data:`RETRAIN` is set
+        (``make models``), else nothing is written.
     """
 
-    def __init__(self, notebook: str, train: bool = False, folder=None, save=None):
+    def __init__(self, notebook: str, train: bool = False, folder=None, save_to=None):
         self.folder = Path(folder) if folder is not None else TRAINED_DIR / notebook
-        self.save = RETRAIN if save is None else bool(save)
-        self.train = bool(train) or self.save
+        if save_to is None and RETRAIN:
+            save_to = self.folder.with_name(self.folder.name + ".new")
+        self.save_to = None if save_to is None else Path(save_to)
+        self.train = bool(train) or self.save_to is not None
         self._seconds = weakref.WeakKeyDictionary()
 
     def fit(self, detector, X, y=None):
@@ -94,12 +101,13 @@ class Store:
         detector.fit(X) if y is None else detector.fit(X, y)
         seconds = time.perf_counter() - started
         self._seconds[detector] = seconds
-        if self.save:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            persistence.save(detector, folder, force=True)
-            _write_record(
-                record, {"detector": name, "params": repr(params), "fit_seconds": seconds}
-            )
+        if self.save_to is not None:
+            shipped = persistence.load(folder) if record.is_file() and folder.is_dir() else None
+            if not self._keep(shipped is not None and _same(_state(detector), _state(shipped)),
+                              [folder, record]):  # fmt: skip
+                persistence.save(detector, self.save_to / folder.name, force=True)
+                content = {"detector": name, "params": repr(params), "fit_seconds": seconds}
+                _write_record(self.save_to / record.name, content)
         return detector
 
     def fit_keras(self, model, x, y=None, **fit_kwargs) -> dict:
@@ -130,11 +138,33 @@ class Store:
         seconds = time.perf_counter() - started
         self._seconds[model] = seconds
         history = {k: [float(v) for v in values] for k, values in history.history.items()}
-        if self.save:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            np.savez(weights, *model.get_weights())
-            _write_record(record, {"history": history, "fit_seconds": seconds})
+        if self.save_to is not None:
+            same = record.is_file() and weights.is_file()
+            if same:
+                with np.load(weights, allow_pickle=False) as saved:
+                    shipped = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+                saved_history = json.loads(record.read_text(encoding="utf-8"))["history"]
+                same = _same(model.get_weights(), shipped) and saved_history == history
+            if not self._keep(same, [weights, record]):
+                np.savez(self.save_to / weights.name, *model.get_weights())
+                _write_record(
+                    self.save_to / record.name, {"history": history, "fit_seconds": seconds}
+                )
         return history
+
+    def _keep(self, same: bool, shipped: list[Path]) -> bool:
+        """In ``save_to``: copy the ``shipped`` files if ``same``, and log the verdict."""
+        self.save_to.mkdir(parents=True, exist_ok=True)
+        verdict = "same weights, bit for bit: kept" if same else "new or changed: written"
+        with open(self.save_to / "rebuild.log", "a", encoding="utf-8") as log:
+            log.write(f"{shipped[0].name}: {verdict}\n")
+        if same and self.save_to.resolve() != self.folder.resolve():
+            for path in shipped:
+                if path.is_dir():
+                    shutil.copytree(path, self.save_to / path.name, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(path, self.save_to / path.name)
+        return same
 
     def fit_seconds(self, fitted) -> float:
         """Seconds the training of ``fitted`` (a detector or Keras model from this store) took:
@@ -147,6 +177,35 @@ class Store:
                 "this notebook's shipped models" if record.parent.is_dir() else "anything shipped"
             )
             print(f"Training {what} here: it matches none of {where}.", file=sys.stderr)
+
+
+def _state(detector) -> dict:
+    """A fitted detector's learnt attributes (``offset_``, arrays, networks, history, ...)."""
+    return {k: v for k, v in vars(detector).items() if k.endswith("_") and not k.startswith("_")}
+
+
+def _same(first, second) -> bool:
+    """Equal to the bit: arrays, Keras weights, estimators, containers, numbers and strings."""
+    if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
+        first, second = np.asarray(first), np.asarray(second)
+        return first.dtype == second.dtype and np.array_equal(first, second, equal_nan=True)
+    if hasattr(first, "get_weights"):
+        return hasattr(second, "get_weights") and _same(first.get_weights(), second.get_weights())
+    if isinstance(first, dict):
+        return (
+            isinstance(second, dict)
+            and first.keys() == second.keys()
+            and all(_same(first[key], second[key]) for key in first)
+        )
+    if isinstance(first, list | tuple):
+        return (
+            isinstance(second, list | tuple)
+            and len(first) == len(second)
+            and all(_same(a, b) for a, b in zip(first, second, strict=True))
+        )
+    if hasattr(first, "get_params"):  # a scikit-learn estimator inside a detector
+        return type(first) is type(second) and _same(vars(first), vars(second))
+    return type(first) is type(second) and first == second
 
 
 def _write_record(path: Path, content: dict) -> None:

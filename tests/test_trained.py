@@ -15,14 +15,20 @@ def brick():
     return datasets.load_textures("brick", part="dev").subset(n_train=24, n_test_per_type=2)
 
 
+def _entries(folder, recursive=False):
+    """The model files of a store folder (not its rebuild.log)."""
+    paths = folder.rglob("*") if recursive else folder.iterdir()
+    return [path for path in paths if path.name != "rebuild.log"]
+
+
 def _detector(**params):
     return make_detector("conv_autoencoder", quick=True, **params)
 
 
 def test_store_loads_the_detector_it_saved_with_the_same_scores(tmp_path, brick):
-    writer = trained.Store("xx", folder=tmp_path, save=True)
+    writer = trained.Store("xx", folder=tmp_path, save_to=tmp_path)
     fitted = writer.fit(_detector(), brick.train_images)
-    folder, record = sorted(tmp_path.iterdir())  # the model folder and its record
+    folder, record = sorted(_entries(tmp_path))  # the model folder and its record
     assert folder.is_dir() and record == folder.with_suffix(".json")
     reader = trained.Store("xx", folder=tmp_path)
     loaded = reader.fit(_detector(), brick.train_images)
@@ -36,7 +42,7 @@ def test_store_loads_the_detector_it_saved_with_the_same_scores(tmp_path, brick)
 
 
 def test_store_trains_when_a_parameter_or_the_images_change(tmp_path, brick, capsys):
-    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
     reader = trained.Store("xx", folder=tmp_path)
     changed = _detector(epochs=2)
     assert reader.fit(changed, brick.train_images) is changed  # trained here, not loaded
@@ -44,17 +50,17 @@ def test_store_trains_when_a_parameter_or_the_images_change(tmp_path, brick, cap
     other_images = brick.train_images[::-1].copy()
     mine = _detector()
     assert reader.fit(mine, other_images) is mine
-    assert len(list(tmp_path.iterdir())) == 2  # a reader never writes
+    assert len(list(_entries(tmp_path))) == 2  # a reader never writes
 
 
 def test_store_ignores_verbose_and_keeps_the_callers_value(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
     loaded = trained.Store("xx", folder=tmp_path).fit(_detector(verbose=1), brick.train_images)
     assert loaded.verbose == 1 and hasattr(loaded, "offset_")
 
 
 def test_train_true_trains_even_when_a_shipped_model_matches(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
     mine = _detector()
     assert trained.Store("xx", folder=tmp_path, train=True).fit(mine, brick.train_images) is mine
 
@@ -69,10 +75,10 @@ def _model(seed=0, units=4):
 def test_fit_keras_loads_the_same_weights_and_history(tmp_path):
     x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
     y = x.sum(axis=1, keepdims=True)
-    writer = trained.Store("xx", folder=tmp_path, save=True)
+    writer = trained.Store("xx", folder=tmp_path, save_to=tmp_path)
     first = _model()
     history = writer.fit_keras(first, x, y, epochs=3, batch_size=8)
-    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".npz"]
+    assert sorted(path.suffix for path in _entries(tmp_path)) == [".json", ".npz"]
     second = _model()  # the same layers and seed, in a new session of layer names
     assert trained.Store("xx", folder=tmp_path).fit_keras(second, x, y, epochs=3, batch_size=8) == (
         history
@@ -91,13 +97,15 @@ def test_fit_keras_loads_the_same_weights_and_history(tmp_path):
 )
 def test_fit_keras_trains_when_anything_that_shapes_the_weights_changes(tmp_path, change):
     x = np.ones((8, 3), dtype=np.float32)
-    trained.Store("xx", folder=tmp_path, save=True).fit_keras(_model(), x, x[:, :1], epochs=3)
+    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit_keras(
+        _model(), x, x[:, :1], epochs=3
+    )
     model = _model(**{k: v for k, v in change.items() if k != "epochs"})
     history = trained.Store("xx", folder=tmp_path).fit_keras(
         model, x, x[:, :1], epochs=change.get("epochs", 3)
     )
     assert len(history["loss"]) == change.get("epochs", 3)
-    assert len(list(tmp_path.iterdir())) == 2
+    assert len(list(_entries(tmp_path))) == 2
 
 
 def test_fit_keras_asks_for_a_compiled_model(tmp_path):
@@ -113,6 +121,37 @@ def test_store_refuses_what_it_cannot_key(tmp_path):
 
 
 def test_record_says_where_the_model_was_trained(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save=True).fit(_detector(), brick.train_images)
+    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
     record = json.loads(next(tmp_path.glob("*.json")).read_text())
     assert record["trained_on"].startswith(f"{runtime.os.cpu_count()} CPU cores")
+
+
+def test_a_rebuild_keeps_the_shipped_files_when_the_weights_come_back_the_same(tmp_path, brick):
+    shipped, rebuilt = tmp_path / "03", tmp_path / "03.new"
+    trained.Store("03", folder=shipped, save_to=shipped).fit(_detector(), brick.train_images)
+    x = np.ones((8, 3), dtype=np.float32)
+    trained.Store("03", folder=shipped, save_to=shipped).fit_keras(_model(), x, x[:, :1], epochs=2)
+    before = {path.name: path.stat().st_mtime_ns for path in _entries(shipped, recursive=True)}
+    store = trained.Store("03", folder=shipped, save_to=rebuilt)
+    store.fit(_detector(), brick.train_images)  # trained again: same seed, same weights
+    store.fit_keras(_model(), x, x[:, :1], epochs=2)
+    store.fit_keras(_model(units=6), x, x[:, :1], epochs=2)  # a model that was not shipped
+    log = (rebuilt / "rebuild.log").read_text().splitlines()
+    assert [line.split(": ", 1)[1] for line in log] == [
+        "same weights, bit for bit: kept",
+        "same weights, bit for bit: kept",
+        "new or changed: written",
+    ]
+    for path in _entries(shipped, recursive=True):  # the shipped bytes, copied as they were
+        copy = rebuilt / path.relative_to(shipped)
+        assert copy.exists() and copy.stat().st_mtime_ns == before[path.name]
+    assert len(list(rebuilt.glob("keras-*.npz"))) == 2
+
+
+def test_same_tells_bit_for_bit_equality():
+    assert trained._same(
+        {"a": np.array([1.0, 2.0]), "b": [0.5, "x"]}, {"a": np.array([1.0, 2.0]), "b": [0.5, "x"]}
+    )
+    assert not trained._same(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
+    assert not trained._same(np.array([1.0]), np.array([1.0], dtype=np.float32))
+    assert not trained._same({"a": 1}, {"a": 1, "b": 2})
