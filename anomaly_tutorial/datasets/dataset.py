@@ -136,7 +136,7 @@ class AnomalyDataset:
     def subset(self, n_train=None, n_test_per_type=None, random_state=0) -> "AnomalyDataset":
         """A smaller dataset: ``n_train`` random training images and at most
         ``n_test_per_type`` test images of each type (good and every defect), keeping the
-        original order. None keeps everything. Used for quick mode (notebook 00).
+        original order. None keeps everything. Used for quick runs (tests, ``benchmark --quick``).
         """
         rng = np.random.default_rng(random_state)
         train_index = _choose(rng, np.arange(len(self.train_images)), n_train, "n_train")
