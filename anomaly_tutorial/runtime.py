@@ -24,8 +24,9 @@ def flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
-#: Quick mode (``ANOMALY_TUTORIAL_QUICK=1``, set by ``make test``): less data and fewer epochs,
-#: so that every notebook runs in well under a minute. Full mode is what a learner runs.
+#: Quick mode (``ANOMALY_TUTORIAL_QUICK=1``, set for the unit tests by ``tests/conftest.py``):
+#: code that asks for it (``make_detector(name, quick=runtime.QUICK)``) gets small, fast
+#: settings. The notebooks never ask: there is one course, the one the text describes.
 QUICK = flag("ANOMALY_TUTORIAL_QUICK")
 
 _ENVIRONMENT = {
@@ -91,11 +92,6 @@ def machine_description() -> str:
         f"{THREADS} threads, Python {sys.version.split()[0]}, Keras {keras.__version__} "
         f"({keras.backend.backend()}), {datetime.date.today().isoformat()}"
     )
-
-
-def pick(full, quick):
-    """Return ``quick`` in quick mode, ``full`` otherwise: ``epochs = pick(40, 3)``."""
-    return quick if QUICK else full
 
 
 configure()

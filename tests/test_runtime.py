@@ -50,11 +50,6 @@ def test_set_seed_makes_numpy_and_keras_repeatable():
     np.testing.assert_array_equal(first[1], second[1])
 
 
-def test_pick_returns_the_quick_value_only_in_quick_mode():
-    expected = 3 if runtime.QUICK else 40
-    assert runtime.pick(40, 3) == expected
-
-
 def test_tensorflow_warnings_are_dropped_but_errors_are_kept(caplog):
     runtime.configure()
     runtime.configure()  # idempotent: one filter, not two
