@@ -35,6 +35,8 @@ def one_class_protocol(
     progress=None,
     n_train=None,
     n_test_per_type=None,
+    fit=None,
+    fit_seconds=None,
 ) -> list[dict]:
     """AUROC of each detector with each class of ``collection`` as the normal one (notebook 04).
 
@@ -45,6 +47,12 @@ def one_class_protocol(
     ``n_train`` and ``n_test_per_type`` shrink each class's task with
     :meth:`~anomaly_tutorial.datasets.AnomalyDataset.subset` (quick mode, e.g.
     ``**benchmark.QUICK_SIZES``); None keeps every image.
+
+    ``fit(detector, images)`` trains each detector and returns it fitted; the default is
+    ``detector.fit(images)``. Notebook 04 passes ``store.fit`` (:class:`.trained.Store`), which
+    loads a shipped network instead when one was trained with the same settings and images, and
+    ``fit_seconds=store.fit_seconds``: ``fit_seconds(fitted)`` gives the training time to report,
+    by default the seconds ``fit`` took here.
     """
     if collection not in COLLECTIONS:
         raise ValueError(f"collection must be one of {', '.join(COLLECTIONS)}; got {collection!r}.")
@@ -69,8 +77,9 @@ def one_class_protocol(
                 name, quick=quick, random_state=random_state, **params.get(name, {})
             )
             started = time.perf_counter()
-            detector.fit(data.train_images)
-            seconds[name].append(time.perf_counter() - started)
+            detector = fit(detector, data.train_images) if fit else detector.fit(data.train_images)
+            took = time.perf_counter() - started
+            seconds[name].append(fit_seconds(detector) if fit_seconds else took)
             auroc = roc_auc_score(
                 data.test_labels, metrics.anomaly_scores(detector, data.test_images)
             )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from anomaly_tutorial import protocols
+from anomaly_tutorial import protocols, trained
 
 
 @pytest.mark.parametrize("collection", ["digits", "glyphs"])
@@ -44,6 +44,37 @@ def test_protocol_can_shrink_each_task_for_quick_runs(monkeypatch):
     assert trained == [30]
     assert tested == [(50, 5)]  # 5 images of the normal digit and 5 of each of the nine others
     assert 0.5 < row["4"] <= 1.0
+
+
+def test_protocol_trains_with_the_given_fit_and_reports_its_seconds():
+    calls = []
+
+    def fit(detector, images):
+        calls.append((type(detector).__name__, len(images)))
+        return detector.fit(images)
+
+    (plain,) = protocols.one_class_protocol("digits", ["hog_ocsvm"], classes=(2, 7), quick=True)
+    (given,) = protocols.one_class_protocol(
+        "digits", ["hog_ocsvm"], classes=(2, 7), quick=True, fit=fit, fit_seconds=lambda d: 42.0
+    )
+    assert [name for name, _ in calls] == ["HOGOneClassSVM"] * 2 and all(n > 0 for _, n in calls)
+    assert given["fit_seconds"] == 42.0
+    assert {k: v for k, v in given.items() if k != "fit_seconds"} == {
+        k: v for k, v in plain.items() if k != "fit_seconds"
+    }
+
+
+def test_protocol_scores_what_a_store_loads(tmp_path):
+    arguments = {"collection": "digits", "detector_names": ["deep_svdd"], "classes": (3,)}
+    writer = trained.Store("xx", folder=tmp_path, save=True)
+    (first,) = protocols.one_class_protocol(
+        **arguments, quick=True, fit=writer.fit, fit_seconds=writer.fit_seconds
+    )
+    reader = trained.Store("xx", folder=tmp_path)
+    (again,) = protocols.one_class_protocol(
+        **arguments, quick=True, fit=reader.fit, fit_seconds=reader.fit_seconds
+    )
+    assert again == first  # the same AUROC from the loaded network, and the shipped fit time
 
 
 @pytest.mark.parametrize(
