@@ -89,12 +89,14 @@ class Store:
         key = _digest(name, params, X, y)
         folder = self.folder / f"{name}-{key}"
         record = folder.with_suffix(".json")
-        if not self.train and record.is_file() and folder.is_dir():
-            fitted = persistence.load(folder)
+        source = self._source(folder, record)
+        if source is not None:
+            fitted = persistence.load(source / folder.name)
             fitted.set_params(
                 **{k: v for k, v in detector.get_params(deep=False).items() if k in _NOT_LEARNT}
             )
-            self._seconds[fitted] = json.loads(record.read_text(encoding="utf-8"))["fit_seconds"]
+            saved = json.loads((source / record.name).read_text(encoding="utf-8"))
+            self._seconds[fitted] = saved["fit_seconds"]
             return fitted
         self._say_training(name, record)
         started = time.perf_counter()
@@ -126,10 +128,11 @@ class Store:
         )
         weights = self.folder / f"keras-{key}.npz"
         record = weights.with_name(f"keras-{key}.json")
-        if not self.train and record.is_file() and weights.is_file():
-            with np.load(weights, allow_pickle=False) as saved:
+        source = self._source(weights, record)
+        if source is not None:
+            with np.load(source / weights.name, allow_pickle=False) as saved:
                 model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
-            saved = json.loads(record.read_text(encoding="utf-8"))
+            saved = json.loads((source / record.name).read_text(encoding="utf-8"))
             self._seconds[model] = saved["fit_seconds"]
             return saved["history"]
         self._say_training(f"Keras model {model.name!r}", record)
@@ -151,6 +154,17 @@ class Store:
                     self.save_to / record.name, {"history": history, "fit_seconds": seconds}
                 )
         return history
+
+    def _source(self, entry: Path, record: Path):
+        """The folder to load ``entry`` from, or None to train it: a rebuild trains each model
+        once (the same fit met again in the run is loaded from ``save_to``); otherwise the
+        shipped folder, unless ``train``."""
+        if self.save_to is not None:
+            done = self.save_to / record.name
+            return self.save_to if done.is_file() and (self.save_to / entry.name).exists() else None
+        if not self.train and record.is_file() and entry.exists():
+            return self.folder
+        return None
 
     def _keep(self, same: bool, shipped: list[Path]) -> bool:
         """In ``save_to``: copy the ``shipped`` files if ``same``, and log the verdict."""

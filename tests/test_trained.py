@@ -155,3 +155,12 @@ def test_same_tells_bit_for_bit_equality():
     assert not trained._same(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
     assert not trained._same(np.array([1.0]), np.array([1.0], dtype=np.float32))
     assert not trained._same({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_a_rebuild_trains_each_fit_once(tmp_path, brick):
+    store = trained.Store("03", folder=tmp_path / "03", save_to=tmp_path / "03.new")
+    first = store.fit(_detector(), brick.train_images)
+    again = _detector()
+    loaded = store.fit(again, brick.train_images)  # the same fit, later in the notebook
+    assert loaded is not again and loaded.offset_ == first.offset_
+    assert len((tmp_path / "03.new" / "rebuild.log").read_text().splitlines()) == 1
