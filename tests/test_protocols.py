@@ -66,7 +66,7 @@ def test_protocol_trains_with_the_given_fit_and_reports_its_seconds():
 
 def test_protocol_scores_what_a_store_loads(tmp_path):
     arguments = {"collection": "digits", "detector_names": ["deep_svdd"], "classes": (3,)}
-    writer = trained.Store("xx", folder=tmp_path, save=True)
+    writer = trained.Store("xx", folder=tmp_path, save_to=tmp_path)
     (first,) = protocols.one_class_protocol(
         **arguments, quick=True, fit=writer.fit, fit_seconds=writer.fit_seconds
     )
