@@ -390,7 +390,7 @@ def _overlay(row, scale: dict) -> bytes:
 
 def _overlay_figure(row, scale: dict):
     """The overlay of one scored image, titled with its file, score and label, on the run's
-    colour scale (:func:`overlay_scale`) with the threshold level dashed on the colour bar: a
+    colour scale (:func:`overlay_scale`), the threshold level a black line on the colour bar: a
     PNG opened on its own still says what it shows."""
     import matplotlib
 
@@ -405,9 +405,9 @@ def _overlay_figure(row, scale: dict):
         vmax=scale["vmax"],
     )  # fmt: skip
     bar = next(axes for axes in figure.axes if axes.get_label() == "<colorbar>")
-    bar.axhline(scale["level"], color="black", linestyle="--", linewidth=1.5)
+    bar.axhline(scale["level"], color="black", linewidth=2)
     bar.set_ylabel(
-        f"anomaly map, 0 to 2 x threshold\ndashed: threshold level {scale['level']:.3g}",
+        f"anomaly map, 0 to 2 x threshold\nblack line: threshold level {scale['level']:.3g}",
         fontsize=9,
     )
     return figure

@@ -8,7 +8,7 @@ and the same numbers in ``benchmark.json`` for programs (notebook 05 reads the c
 ``rows`` are :func:`anomaly_tutorial.benchmark.rows`, ``per_kind`` are
 :func:`anomaly_tutorial.benchmark.per_kind_rows`. Fit times and speeds are wall-clock, so the
 load average (``os.getloadavg``: processes running or waiting for a core, over the last 1, 5
-and 15 minutes) is recorded with them: about 1 is the benchmark alone on the cores.
+and 15 minutes) is recorded with them: the benchmark alone adds 1 to 2 (two threads).
 """
 
 import json
@@ -143,9 +143,9 @@ def _load_sentence(minutes, load) -> str:
     if load:
         parts.append(
             f" Load average (1, 5, 15 min) at the start {load.get('start')}, at the end "
-            f"{load.get('end')}: about 1 is this benchmark alone on the cores; more means other "
-            "programs shared them, which slows the fits and the scoring (`fit_seconds`, "
-            "`images_per_second`), not the AUROCs."
+            f"{load.get('end')}: this benchmark alone adds 1 to 2 (it runs two threads); more "
+            "means other programs shared the cores, which slows the fits and the scoring "
+            "(`fit_seconds`, `images_per_second`), not the AUROCs."
         )
     return "".join(parts)
 
