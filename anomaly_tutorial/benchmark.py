@@ -83,8 +83,7 @@ def benchmark_one(
     per_kind = metrics.per_defect_auroc(test.test_labels, scores, test.test_defects)
     examples = {}
     if maps is not None:
-        # The first anomaly of each kind: every held-out kind appears in the figure.
-        first = [np.flatnonzero(test.test_defects == kind)[0] for kind in test.defect_types]
+        first = example_indices(test)
         examples = {
             "images": test.test_images[first],
             "maps": maps[first],
@@ -92,6 +91,12 @@ def benchmark_one(
             "titles": test.test_defects[first],
         }
     return Run(row, test.test_labels, scores, per_kind, examples)
+
+
+def example_indices(test: AnomalyDataset) -> list[int]:
+    """The first test image of each anomaly kind: the images of the map figures (every
+    held-out kind appears once)."""
+    return [int(np.flatnonzero(test.test_defects == kind)[0]) for kind in test.defect_types]
 
 
 def throughput(detector, images: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """The ``anomaly-tutorial`` command (also ``python -m anomaly_tutorial``), notebook 05.
 
     anomaly-tutorial benchmark [--quick] [--datasets ...] [--detectors ...] [--out reports]
+                               (writes OUT/benchmark.md, its figures and OUT/benchmark.json)
     anomaly-tutorial train --detector NAME --data FOLDER --out MODEL_DIR
                            [--epochs N] [--batch-size B] [--tile SIZE]
     anomaly-tutorial score --model MODEL_DIR PATH... [--out scores.csv] [--maps DIR]
@@ -179,13 +180,23 @@ def _benchmark(arguments) -> int:
     out = arguments.out
     files = report.report_files(out, arguments.datasets, arguments.detectors)
     outputs.check_targets(files, arguments.force)  # before the work, not after
+    load = {"start": report.load_average()}
+    started = time.perf_counter()
     runs = benchmark.run_benchmark(
         arguments.datasets, arguments.detectors, quick=arguments.quick, progress=arguments.say
     )
-    path = report.write_report(runs, out, quick=arguments.quick, force=arguments.force)
+    minutes = (time.perf_counter() - started) / 60
+    load["end"] = report.load_average()
+    path = report.write_report(
+        runs, out, quick=arguments.quick, force=arguments.force, minutes=minutes, load=load
+    )
     print(tables.markdown_table(benchmark.rows(runs)))
-    print(f"\nMeasured on {runtime.machine_description()}.")
-    print(f"Report: {path}")
+    print(f"\nMeasured on {runtime.machine_description()}, in {minutes:.1f} min.")
+    if load["end"] is not None:
+        print(
+            f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
+        )
+    print(f"Report: {path} (numbers: {path.with_name(report.RESULTS)})")
     return 0
 
 
@@ -265,6 +276,7 @@ def _score(arguments) -> int:
         overlays = _overlay_paths(files, arguments.maps)
     outputs.check_targets([arguments.out, *overlays.values()], arguments.force)
     detector = persistence.load(arguments.model)
+    scale = overlay_scale(detector) if overlays else None
     started = time.perf_counter()
     rows = scoring.score_folder(
         detector, [file for file, _ in files], maps=bool(overlays), max_pixels=arguments.max_pixels
@@ -284,7 +296,7 @@ def _score(arguments) -> int:
                 writer.writerow([row.path, f"{row.anomaly_score:.6g}", label])
                 count, flagged, tiled = count + 1, flagged + (row.label == -1), tiled + row.tiled
                 if overlays:
-                    staged.write(overlays[row.path], _overlay(row))
+                    staged.write(overlays[row.path], _overlay(row, scale))
                     bar.update()
         table.flush()
         table.detach()
@@ -304,7 +316,11 @@ def _score(arguments) -> int:
             "whole images of their size, as train --tile sets it."
         )
     if overlays:
-        print(f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}")
+        print(
+            f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}, all on one colour "
+            f"scale: 0 to {scale['vmax']:.3g}, twice the threshold level {scale['level']:.3g} "
+            f"(predict flags an image whose hottest {scale['share']:.0%} of pixels average more)."
+        )
     return 0
 
 
@@ -349,15 +365,33 @@ def _overlay_paths(files, folder: Path) -> dict[str, Path]:
     return targets
 
 
-def _overlay(row) -> bytes:
+def overlay_scale(detector) -> dict:
+    """The colour scale of every overlay of one ``score --maps`` run, fixed by the model.
+
+    From 0 to twice the map's threshold level (``detector.map_threshold()``): ``predict``
+    flags an image whose hottest ``share`` of pixels average more than ``level``, so a spot
+    coloured past the middle of the scale is what a flagged image looks like, the same colour
+    means the same value in every overlay, and values at or below 0 are transparent.
+    """
+    level, share = detector.map_threshold()
+    if not level > 0:  # a threshold below every map value: nothing to scale by
+        raise UsageError(
+            f"the model's threshold is at map level {level:.3g}, which flags nearly every image; "
+            "--maps needs a model whose threshold lies above 0 (set it again on normal images)."
+        )
+    return {"vmin": 0.0, "vmax": 2 * level, "level": level, "share": share}
+
+
+def _overlay(row, scale: dict) -> bytes:
     from anomaly_tutorial import outputs
 
-    return outputs.figure_bytes(_overlay_figure(row))
+    return outputs.figure_bytes(_overlay_figure(row, scale))
 
 
-def _overlay_figure(row):
-    """The overlay of one scored image, titled with its file, score and label: a PNG opened
-    on its own still says what it shows."""
+def _overlay_figure(row, scale: dict):
+    """The overlay of one scored image, titled with its file, score and label, on the run's
+    colour scale (:func:`overlay_scale`), the threshold level a black line on the colour bar: a
+    PNG opened on its own still says what it shows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -366,7 +400,17 @@ def _overlay_figure(row):
     name = "/".join(Path(_printable(row.path)).parts[-2:])  # its folder: the defect kind
     label = "anomaly" if row.label == -1 else "normal"
     title = f"{name}\nscore {row.anomaly_score:.3g}: {label}"
-    return plots.plot_anomaly_maps(row.image[None], row.anomaly_map[None], titles=[title])
+    figure = plots.plot_anomaly_maps(
+        row.image[None], row.anomaly_map[None], titles=[title], vmin=scale["vmin"],
+        vmax=scale["vmax"],
+    )  # fmt: skip
+    bar = next(axes for axes in figure.axes if axes.get_label() == "<colorbar>")
+    bar.axhline(scale["level"], color="black", linewidth=2)
+    bar.set_ylabel(
+        f"anomaly map, 0 to 2 x threshold\nblack line: threshold level {scale['level']:.3g}",
+        fontsize=9,
+    )
+    return figure
 
 
 def _printable(path) -> str:

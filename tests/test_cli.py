@@ -4,6 +4,7 @@ Every mistake that must end in one line is in the CLI bad-input matrix (test_bad
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -97,14 +98,60 @@ def test_score_mirrors_the_input_folders_in_the_overlay_folder(parts, tmp_path):
     assert len(written) == 6
 
 
+SCALE = {"vmin": 0.0, "vmax": 6.0, "level": 3.0, "share": 0.01}
+
+
 def test_an_overlay_is_titled_with_its_file_score_and_label():
     from anomaly_tutorial.scoring import ScoredImage
 
     image = np.random.default_rng(0).random((16, 16, 1)).astype(np.float32)
     row = ScoredImage("parts/test/crack/007.png", 2.5, -1, image=image, anomaly_map=image[..., 0])
-    figure = cli._overlay_figure(row)
+    figure = cli._overlay_figure(row, SCALE)
     assert figure.axes[0].get_title() == "crack/007.png\nscore 2.5: anomaly"
-    assert cli._overlay(row).startswith(b"\x89PNG")
+    assert cli._overlay(row, SCALE).startswith(b"\x89PNG")
+
+
+def test_every_overlay_of_a_run_has_the_colour_scale_of_the_model():
+    # A normal image's faint map and a defect's strong one: the same value, the same colour.
+    from anomaly_tutorial.scoring import ScoredImage
+
+    class Model:  # what overlay_scale asks of a detector
+        def map_threshold(self):
+            return 3.0, 0.01
+
+    scale = cli.overlay_scale(Model())
+    assert scale == {"vmin": 0.0, "vmax": 6.0, "level": 3.0, "share": 0.01}
+    image = np.zeros((16, 16, 1), np.float32)
+    for top in (0.75, 45.0):
+        faint_or_strong = np.linspace(-1.0, top, 256, dtype=np.float32).reshape(16, 16)
+        row = ScoredImage("good/1.png", top, 1, image=image, anomaly_map=faint_or_strong)
+        figure = cli._overlay_figure(row, scale)
+        heat = figure.axes[1].get_images()[-1]  # the map drawn over the image
+        assert heat.get_clim() == (0.0, 6.0)
+        bar = next(axes for axes in figure.axes if axes.get_label() == "<colorbar>")
+        assert "threshold level 3" in bar.get_ylabel()
+        assert [line.get_ydata()[0] for line in bar.get_lines()] == [3.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "reductions"),
+    [("patch_knn", ("combined", "max", "mean")), ("conv_autoencoder", ("max", "mean"))],
+)
+def test_the_map_threshold_is_the_threshold_in_map_units(parts, name, reductions):
+    from anomaly_tutorial.detectors.reconstruction import image_scores
+
+    data = datasets.load_folder(parts)
+    detector = make_detector(name, quick=True).fit(data.train_images)
+    maps = detector.anomaly_map(data.test_images)
+    for reduction in reductions:
+        detector.set_params(reduction=reduction)
+        detector.set_threshold(data.train_images)
+        level, share = detector.map_threshold()
+        hottest = image_scores(maps, "mean" if share == 1.0 else "max", share)
+        flagged = detector.predict(data.test_images) == -1
+        assert flagged[hottest > level].all()  # a spot above the level: always flagged
+        if reduction != "combined":  # the image score is the map's alone: exactly the rule
+            np.testing.assert_array_equal(flagged, hottest > level)
 
 
 def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
@@ -117,6 +164,14 @@ def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     assert "image_auroc" in report and "CPU cores" in report
     assert (tmp_path / "reports" / "image_auroc.png").is_file()
     assert (tmp_path / "reports" / MANIFEST).is_file()
+    # The same numbers for programs (notebook 05 reads the committed one), with the load.
+    results = json.loads((tmp_path / "reports" / "benchmark.json").read_text())
+    assert [(row["dataset"], row["detector"]) for row in results["rows"]] == [
+        ("faces", "hog_ocsvm")
+    ]
+    assert f"| faces | hog_ocsvm | {results['rows'][0]['image_auroc']:.3f} |" in result.stdout
+    assert results["mode"] == "quick" and results["minutes"] >= 0
+    assert set(results["load_average"]) == {"start", "end"} and results["per_kind"] == []
     again = _run(*words, "--force", "--quiet", cwd=tmp_path)  # its own files: replaced
     assert again.returncode == 0, again.stderr
     assert again.stderr == ""  # --quiet: no step lines, no bars

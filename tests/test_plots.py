@@ -216,6 +216,19 @@ def test_plot_bars_leaves_room_for_long_group_labels():
         assert left.x1 < right.x0
 
 
+def test_plot_bars_writes_legible_values_that_do_not_overlap():
+    # Notebook 05's chart: six datasets, five detectors, every value written on its bar.
+    detectors = ("hog_ocsvm", "conv_autoencoder", "deep_svdd", "patch_knn", "labeled_regressor")
+    values = {name: dict.fromkeys(detectors, 0.95) for name in ("brick", "grass", "faces")}
+    fig = plots.plot_bars(values, ylim=(0, 1.1))
+    fig.canvas.draw()
+    labels = [text for text in fig.axes[0].texts if text.get_text() == "0.95"]
+    assert len(labels) == 15 and min(text.get_fontsize() for text in labels) >= 9
+    boxes = sorted((text.get_window_extent() for text in labels), key=lambda box: box.x0)
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0 + 0.5  # side by side, never on top of each other
+
+
 @pytest.mark.parametrize("values", [{}, {"brick": 0.7}, [0.7]])
 def test_plot_bars_rejects_values_not_grouped(values):
     with pytest.raises(ValueError, match="values_by_group|each group"):

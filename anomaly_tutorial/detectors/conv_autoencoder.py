@@ -397,6 +397,20 @@ class ConvAutoencoder(KerasImageDetector):
         distance = memory.fit(self.codes_).kneighbors(codes)[0].mean(axis=1)
         return np.stack([local, overall, distance], axis=1)
 
+    def map_threshold(self) -> tuple[float, float]:
+        """``(level, share)``: the anomaly-map value at the threshold ``offset_``.
+
+        ``predict`` flags an image whose hottest ``share`` of pixels average ``level`` or more
+        (``share`` is ``top_fraction``; 1.0, the whole map, for ``reduction="mean"``). With
+        ``"combined"`` an image is also flagged for a high global error or an unusual code.
+        ``anomaly-tutorial score --maps`` colours every overlay from 0 to twice ``level``.
+        """
+        reduction = self.current_reduction()
+        share = 1.0 if reduction == "mean" else float(self.top_fraction)
+        if reduction == "combined":  # the local error's z-score, back in map units
+            return float(self.score_mean_[0] - self.offset_ * self.score_scale_[0]), share
+        return float(-self.offset_), share
+
     def _score_samples(self, images):
         if self.current_reduction() == "combined":
             return -np.max(self.combined_scores(images), axis=1)

@@ -225,3 +225,15 @@ class PatchKNN(ImageDetector):
 
     def _score_samples(self, images):
         return self.scores_from_maps(self._maps(images))
+
+    def map_threshold(self) -> tuple[float, float]:
+        """``(level, share)``: the anomaly-map value at the threshold ``offset_``.
+
+        ``predict`` flags an image whose hottest ``share`` of pixels average ``level`` or more
+        (``share`` is ``top_fraction``; 1.0, the whole map, for ``reduction="mean"``). With
+        ``"combined"`` an image is also flagged when its map's mean is unusually high.
+        ``anomaly-tutorial score --maps`` colours every overlay from 0 to twice ``level``.
+        """
+        column, share = (1, 1.0) if self.reduction == "mean" else (0, self.top_fraction)
+        level = self.score_mean_[column] - self.offset_ * self.score_scale_[column]
+        return float(level), float(share)
