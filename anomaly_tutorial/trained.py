@@ -27,6 +27,7 @@ the shipped files, so ``git status`` shows exactly what changed. Training is det
 
 import hashlib
 import json
+import numbers
 import shutil
 import sys
 import time
@@ -219,6 +220,10 @@ def _same(first, second) -> bool:
         )
     if hasattr(first, "get_params"):  # a scikit-learn estimator inside a detector
         return type(first) is type(second) and _same(vars(first), vars(second))
+    if isinstance(first, numbers.Number) and isinstance(second, numbers.Number):
+        # NumPy's scalars come back from JSON as Python's (np.int64(240) as 240)
+        integral = isinstance(first, numbers.Integral), isinstance(second, numbers.Integral)
+        return integral[0] == integral[1] and first == second
     return type(first) is type(second) and first == second
 
 

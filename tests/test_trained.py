@@ -155,6 +155,8 @@ def test_same_tells_bit_for_bit_equality():
     assert not trained._same(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
     assert not trained._same(np.array([1.0]), np.array([1.0], dtype=np.float32))
     assert not trained._same({"a": 1}, {"a": 1, "b": 2})
+    assert trained._same({"n": np.int64(240)}, {"n": 240})  # as JSON gives it back
+    assert not trained._same(np.int64(1), 1.0)
 
 
 def test_a_rebuild_trains_each_fit_once(tmp_path, brick):
