@@ -1,6 +1,7 @@
 """The store of shipped networks: the same fit loads the same model; any change trains."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -25,12 +26,28 @@ def _detector(**params):
     return make_detector("conv_autoencoder", quick=True, **params)
 
 
-def test_store_loads_the_detector_it_saved_with_the_same_scores(tmp_path, brick):
-    writer = trained.Store("xx", folder=tmp_path, save_to=tmp_path)
+@pytest.fixture(scope="module")
+def written(brick, tmp_path_factory):
+    """A store folder with one detector written into it (trained once for the whole module),
+    the fitted detector and its training seconds."""
+    folder = tmp_path_factory.mktemp("shipped")
+    writer = trained.Store("xx", folder=folder, save_to=folder)
     fitted = writer.fit(_detector(), brick.train_images)
-    folder, record = sorted(_entries(tmp_path))  # the model folder and its record
+    return folder, fitted, writer.fit_seconds(fitted)
+
+
+@pytest.fixture
+def shipped(written, tmp_path):
+    """A copy of the written store folder, for a test to read (or add to)."""
+    shutil.copytree(written[0], tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_store_loads_the_detector_it_saved_with_the_same_scores(written, brick):
+    shipped, fitted, seconds = written
+    folder, record = sorted(_entries(shipped))  # the model folder and its record
     assert folder.is_dir() and record == folder.with_suffix(".json")
-    reader = trained.Store("xx", folder=tmp_path)
+    reader = trained.Store("xx", folder=shipped)
     loaded = reader.fit(_detector(), brick.train_images)
     assert loaded is not fitted
     np.testing.assert_array_equal(
@@ -38,31 +55,28 @@ def test_store_loads_the_detector_it_saved_with_the_same_scores(tmp_path, brick)
     )
     assert loaded.offset_ == fitted.offset_
     assert loaded.history_ == fitted.history_
-    assert reader.fit_seconds(loaded) == writer.fit_seconds(fitted) > 0
+    assert reader.fit_seconds(loaded) == seconds > 0
 
 
-def test_store_trains_when_a_parameter_or_the_images_change(tmp_path, brick, capsys):
-    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
-    reader = trained.Store("xx", folder=tmp_path)
+def test_store_trains_when_a_parameter_or_the_images_change(shipped, brick, capsys):
+    reader = trained.Store("xx", folder=shipped)
     changed = _detector(epochs=2)
     assert reader.fit(changed, brick.train_images) is changed  # trained here, not loaded
     assert "Training conv_autoencoder here" in capsys.readouterr().err
     other_images = brick.train_images[::-1].copy()
     mine = _detector()
     assert reader.fit(mine, other_images) is mine
-    assert len(list(_entries(tmp_path))) == 2  # a reader never writes
+    assert len(list(_entries(shipped))) == 2  # a reader never writes
 
 
-def test_store_ignores_verbose_and_keeps_the_callers_value(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
-    loaded = trained.Store("xx", folder=tmp_path).fit(_detector(verbose=1), brick.train_images)
+def test_store_ignores_verbose_and_keeps_the_callers_value(shipped, brick):
+    loaded = trained.Store("xx", folder=shipped).fit(_detector(verbose=1), brick.train_images)
     assert loaded.verbose == 1 and hasattr(loaded, "offset_")
 
 
-def test_train_true_trains_even_when_a_shipped_model_matches(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
+def test_train_true_trains_even_when_a_shipped_model_matches(shipped, brick):
     mine = _detector()
-    assert trained.Store("xx", folder=tmp_path, train=True).fit(mine, brick.train_images) is mine
+    assert trained.Store("xx", folder=shipped, train=True).fit(mine, brick.train_images) is mine
 
 
 def _model(seed=0, units=4):
@@ -120,9 +134,8 @@ def test_store_refuses_what_it_cannot_key(tmp_path):
         trained.Store("xx", folder=tmp_path).fit(_detector(), source)
 
 
-def test_record_says_where_the_model_was_trained(tmp_path, brick):
-    trained.Store("xx", folder=tmp_path, save_to=tmp_path).fit(_detector(), brick.train_images)
-    record = json.loads(next(tmp_path.glob("*.json")).read_text())
+def test_record_says_where_the_model_was_trained(written):
+    record = json.loads(next(written[0].glob("*.json")).read_text())
     assert record["trained_on"].startswith(f"{runtime.os.cpu_count()} CPU cores")
 
 
