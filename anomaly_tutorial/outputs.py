@@ -12,9 +12,12 @@ nothing appears under its real name until everything has been written.
 """
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -123,6 +126,44 @@ def staging():
         raise
 
 
+def rename_new(source, target) -> None:
+    """Rename ``source`` (a file or a folder) to ``target``, which must not exist.
+
+    Never replaces anything, not even an empty folder or a file created a moment ago by another
+    program: on Linux the kernel checks and renames in one step (``renameat2`` with
+    ``RENAME_NOREPLACE``); elsewhere a file is hard-linked then unlinked (the link fails if the
+    name exists) and a folder is renamed after a last check. Raises ``FileExistsError`` if
+    ``target`` exists.
+    """
+    source, target = os.fsencode(source), os.fsencode(target)
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, source, _AT_FDCWD, target, _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: a file system without it
+            raise OSError(code, os.strerror(code), os.fsdecode(target))
+    if os.path.isdir(source):
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(target))
+        os.rename(source, target)
+        return
+    os.link(source, target, follow_symlinks=False)
+    os.unlink(source)
+
+
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+
+
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - a Linux without a C library at hand
+        return None
+
+
 def figure_bytes(figure, dpi: int = 100) -> bytes:
     """A matplotlib figure as PNG bytes (closed afterwards), ready for :func:`write_files`."""
     import io
@@ -179,4 +220,12 @@ def _record(folder: Path, checksums: dict) -> None:
     os.replace(temporary, folder / MANIFEST)
 
 
-__all__ = ["MANIFEST", "Staging", "check_targets", "figure_bytes", "staging", "write_files"]
+__all__ = [
+    "MANIFEST",
+    "Staging",
+    "check_targets",
+    "figure_bytes",
+    "rename_new",
+    "staging",
+    "write_files",
+]
