@@ -1,47 +1,49 @@
 """Save a fitted detector to a folder and load it back, as plain data (notebook 05).
 
-A model folder holds
+A model folder holds two files:
 
 - ``detector.json``: the format and version, the registry name of the detector, its
-  constructor parameters, its fitted numbers and strings (``offset_``, the threshold, among
-  them) and the names of the other files;
-- ``arrays.npz``: its fitted numpy arrays, read with ``allow_pickle=False``;
-- ``<attribute>.keras``: each Keras network, loaded with ``safe_mode=True``.
+  constructor parameters, the image shape it was fitted on, and its fitted numbers and strings
+  (``offset_``, the threshold, among them);
+- ``arrays.npz``: its fitted arrays and the weights of its networks, read with
+  ``allow_pickle=False``.
 
-The scikit-learn objects inside a detector (HOG features, scaler, OneClassSVM) are written as
-the name of their class, taken from a fixed list, with their parameters and fitted attributes,
-and rebuilt by this module. Loading never imports or calls a name read from a file, and never
-unpickles: a model folder e-mailed around cannot run code.
+Each detector declares what its fitted state is made of (``_state_spec``, with the types of
+:mod:`anomaly_tutorial.detectors.state`); this module stores what the detector gives it and
+hands back only what passes that declaration. A network is never read from the folder: the
+detector rebuilds it from its parameters with its own builder, and only the weights are loaded,
+each checked against the built network's shape. Nothing from the folder is imported, unpickled
+or deserialised as code, no file outside the folder is read (symbolic and hard links are
+refused), and sizes are checked before anything large is read.
 """
 
+import contextlib
+import io
 import json
 import os
 import shutil
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import OneClassSVM
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.detectors import _CLASSES, detector_class, detector_name
+from anomaly_tutorial.detectors import detector_class, detector_name, state
 from anomaly_tutorial.errors import ModelFolderError
-from anomaly_tutorial.features import HOGFeatures
+from anomaly_tutorial.outputs import rename_new
 
 FORMAT = "anomaly-tutorial-detector"
-VERSION = 2
+VERSION = 3
 META, ARRAYS = "detector.json", "arrays.npz"
-#: The only classes a saved detector may contain besides the detector itself.
-ESTIMATORS = {
-    "Pipeline": Pipeline,
-    "HOGFeatures": HOGFeatures,
-    "StandardScaler": StandardScaler,
-    "OneClassSVM": OneClassSVM,
-}
-_SCALARS = (type(None), bool, int, float, str)
+#: The largest image side a saved detector may declare (larger images are scored in tiles).
+MAX_SIDE = 1024
+#: The largest ``detector.json`` and ``arrays.npz`` this module reads.
+MAX_META_BYTES, MAX_ARRAYS_BYTES = 2**20, 4 * state.MAX_NUMBERS
+#: Names of the temporary folders of an unfinished save, removed by the next one.
+_STAGING, _ASIDE = ".anomaly-tutorial-saving-", ".anomaly-tutorial-replaced-"
 
 
 def save(detector, path, *, force: bool = False) -> Path:
@@ -49,135 +51,197 @@ def save(detector, path, *, force: bool = False) -> Path:
 
     ``path`` must not exist or be an empty folder. ``force=True`` replaces a model folder that
     this function wrote, but never one that holds other files. Everything is written to a
-    temporary folder next to ``path`` and renamed at the end, so a failure leaves what was
-    there before. The detector itself is not changed.
+    temporary folder next to ``path`` and renamed at the end, without ever replacing what
+    another program put there meanwhile, so a failure leaves what was there before. The
+    detector itself is not changed.
     """
     check_is_fitted(detector)
     path = Path(path)
     check_writable(path, force)
     import keras  # after anomaly_tutorial.runtime has configured the backend
 
-    arrays = {}
-    fitted = {
-        key: value
-        for key, value in vars(detector).items()
-        if key.endswith("_") and not key.startswith("_") and key != "image_shape_"
-    }
-    networks = {name: f"{name}.keras" for name in getattr(detector, "_keras_attributes", ())}
+    values, weights = detector._get_state()
+    arrays = {name: value for name, value in values.items() if isinstance(value, np.ndarray)}
+    for network, network_weights in weights.items():
+        arrays.update({f"{network}.{i}": weight for i, weight in enumerate(network_weights)})
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "detector": detector_name(detector),
-        "class": _qualified_name(type(detector)),
         "image_shape": [int(size) for size in detector.image_shape_],
-        "params": _encode(detector.get_params(deep=False), arrays),
-        "fitted": _encode({k: v for k, v in fitted.items() if k not in networks}, arrays),
-        "networks": networks,
+        "params": _encode(detector.get_params(deep=False)),
+        "state": _encode({k: v for k, v in values.items() if not isinstance(v, np.ndarray)}),
         "versions": {"keras": keras.__version__, "anomaly_tutorial": _package_version()},
     }
-    staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=path.parent))
+    _remove_leftovers(path.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=path.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())
         (staging / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         np.savez(staging / ARRAYS, **arrays)
-        for name, filename in networks.items():
-            getattr(detector, name).save(staging / filename)
         _move_into_place(staging, path)
+    except OSError as error:
+        raise ModelFolderError(f"Cannot save to {path}: {error.strerror or error}.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
 def _move_into_place(staging: Path, path: Path) -> None:
-    # An empty folder is replaced by the rename itself; an earlier model (our files only, see
-    # check_writable) is moved aside first and deleted only once the new one is in place.
-    old = None
-    if path.exists() and any(path.iterdir()):
-        old = Path(tempfile.mkdtemp(prefix=".replaced-", dir=path.parent)) / path.name
-        path.rename(old)
+    # Never a plain rename onto path: that would replace an empty folder or a file that another
+    # program created after check_writable. An earlier model is moved aside first, checked
+    # again (only our files), and deleted only once the new one is in place.
+    aside = None
+    if path.is_dir() and not path.is_symlink():
+        if not any(path.iterdir()):
+            path.rmdir()  # fails if something appeared in it since
+        else:
+            aside = Path(tempfile.mkdtemp(prefix=f"{_ASIDE}{os.getpid()}-", dir=path.parent))
+            rename_new(path, aside / path.name)
+            if not _only_ours(aside / path.name):
+                rename_new(aside / path.name, path)
+                aside.rmdir()
+                raise ModelFolderError(
+                    f"Cannot replace {path}: other files appeared in it while saving."
+                )
     try:
-        staging.rename(path)
-    except BaseException:
-        if old is not None:
-            old.rename(path)
-        raise
-    if old is not None:
-        shutil.rmtree(old.parent)
+        rename_new(staging, path)
+    except FileExistsError:
+        if aside is not None:
+            raise ModelFolderError(
+                f"Cannot save to {path}: another program created it while saving; the model "
+                f"it replaced is kept in {aside / path.name}."
+            ) from None
+        raise ModelFolderError(
+            f"Cannot save to {path}: another program created it while saving."
+        ) from None
+    if aside is not None:
+        shutil.rmtree(aside)
+
+
+def _only_ours(folder: Path) -> bool:
+    return {entry.name for entry in folder.iterdir()} <= {META, ARRAYS}
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove what a save killed half-way left in ``folder``: our temporary folders whose
+    process is gone, and only if they hold nothing but our files."""
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            for prefix in (_STAGING, _ASIDE):
+                pid = entry.name[len(prefix) :].split("-")[0]
+                if not (entry.name.startswith(prefix) and pid.isdigit()) or _alive(int(pid)):
+                    continue
+                if entry.is_dir() and not entry.is_symlink() and _holds_only_ours(entry):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _holds_only_ours(folder: Path) -> bool:
+    entries = list(folder.iterdir())
+    return all(
+        (e.is_file() and e.name in (META, ARRAYS))
+        or (e.is_dir() and not e.is_symlink() and _only_ours(e))
+        for e in entries
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but is another user's
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def load(path):
     """Load a detector written by :func:`save`; every problem is a :class:`ModelFolderError`."""
     path = Path(path)
     meta = read_metadata(path)
-    cls = detector_class(meta["detector"])
-    arrays = _read_arrays(path / ARRAYS)
     meta_file = path / META
-    detector = _rebuild(cls, meta["params"], meta["fitted"], arrays, f"{meta_file}: detector")
+    cls = detector_class(meta["detector"])
+    detector = _new_detector(cls, _decode(meta["params"], meta_file), meta_file)
     detector.image_shape_ = tuple(meta["image_shape"])
-    offset = getattr(detector, "offset_", None)
-    if isinstance(offset, bool) or not isinstance(offset, int | float) or not np.isfinite(offset):
-        raise ModelFolderError(f"{meta_file}: offset_ must be a finite number; got {offset!r}.")
-    for name, filename in meta["networks"].items():
-        setattr(detector, name, _read_keras(path / filename))
+    arrays = _read_arrays(path / ARRAYS)
+    values = {**meta["state"], **{k: v for k, v in arrays.items() if "." not in k}}
+    weights = {}
+    for name, array in arrays.items():
+        if "." in name:
+            network, index = name.rsplit(".", 1)
+            weights.setdefault(network, {})[index] = array
+    try:
+        spec = detector._state_spec()
+        if not set(meta["state"]).isdisjoint(arrays):
+            raise state.StateError("an attribute is both in the JSON file and in the arrays")
+        values = state.check(values, spec, "its fitted")
+        networks = getattr(cls, "_keras_attributes", ())
+        if set(weights) != set(networks):
+            raise state.StateError(
+                f"expected the weights of {list(networks)}; got {sorted(weights)}"
+            )
+        weights = {name: _in_order(parts, name) for name, parts in weights.items()}
+        detector._set_state(values, weights)
+    except (state.StateError, ValueError, TypeError) as error:
+        raise ModelFolderError(f"{path}: {_first_line(error)}") from None
     try:  # one blank image through the whole detector: do the parts belong together?
         scores = detector.score_samples(np.zeros((1, *detector.image_shape_), dtype=np.float32))
-        if np.shape(scores) != (1,):
-            raise ValueError(f"one image gave scores of shape {np.shape(scores)}")
+        if np.shape(scores) != (1,) or not np.all(np.isfinite(scores)):
+            raise ValueError(f"one blank image gave the scores {scores!r:.80}")
     except Exception as error:  # a mismatch fails deep in NumPy or Keras, with any type
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ModelFolderError(
-            f"{path}: its files do not fit together ({type(error).__name__}: {reason:.200}); "
-            "was it edited, or mixed with another model's files?"
-        ) from error
+            f"{path}: its files do not fit together ({type(error).__name__}: "
+            f"{_first_line(error):.200}); was it edited, or mixed with another model's files?"
+        ) from None
     return detector
 
 
 def read_metadata(path) -> dict:
     """``detector.json`` of a model folder, after checking that it is one of ours.
 
-    Checks the format, the version, the detector name and class, the image shape, and that
-    every file it names is a plain file inside the folder.
+    Checks the format, the version, the detector name, the image shape, and that the
+    parameters and state are JSON objects.
     """
     path = Path(path)
     meta_file = path / META
-    if not path.is_dir():
-        raise ModelFolderError(f"{path} is not a folder; expected a saved detector folder.")
-    if not meta_file.is_file():
-        raise ModelFolderError(f"{path} is not a saved anomaly-tutorial detector (no {META}).")
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFolderError(f"{meta_file} cannot be read as JSON: {error}") from None
+        if not stat.S_ISDIR(os.stat(path).st_mode):
+            raise ModelFolderError(f"{path} is not a folder; expected a saved detector folder.")
+    except OSError as error:
+        raise ModelFolderError(f"{path}: cannot read it ({error.strerror}).") from None
+    text = _read_file(meta_file, MAX_META_BYTES, missing="is not a saved anomaly-tutorial detector")
+    try:
+        meta = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        message = f"{meta_file} cannot be read as JSON: {_first_line(error)}"
+        raise ModelFolderError(message) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFolderError(f"{meta_file} is not an anomaly-tutorial detector description.")
-    if meta.get("version") == 1:
+    version = meta.get("version")
+    if type(version) is int and 1 <= version < VERSION:
         raise ModelFolderError(
-            f"{meta_file} was saved by an older version of anomaly-tutorial (format 1, with a "
-            "separate threshold); train the model again to use it."
+            f"{meta_file} was saved by an older version of anomaly-tutorial (format {version}); "
+            "train the model again to use it."
         )
-    if meta.get("version") != VERSION:
+    if type(version) is not int or version != VERSION:
         raise ModelFolderError(
-            f"{meta_file} has format version {meta.get('version')!r}; this library reads {VERSION}."
+            f"{meta_file} has format version {version!r:.40}; this library reads {VERSION}."
         )
     name = meta.get("detector")
-    if name not in _CLASSES:
-        raise ModelFolderError(f"{meta_file}: unknown detector {name!r}.")
-    cls = detector_class(name)
-    if meta.get("class") != _qualified_name(cls):
-        raise ModelFolderError(
-            f"{meta_file}: class {meta.get('class')!r} does not match detector {name!r}."
-        )
+    try:
+        detector_class(name if isinstance(name, str) else "")
+    except ValueError:
+        raise ModelFolderError(f"{meta_file}: unknown detector {name!r:.60}.") from None
     _check_image_shape(meta.get("image_shape"), meta_file)
-    for key in ("params", "fitted"):
+    for key in ("params", "state"):
         if not isinstance(meta.get(key), dict):
             raise ModelFolderError(f"{meta_file}: {key!r} must be a JSON object.")
-    networks = meta.get("networks")
-    expected = set(getattr(cls, "_keras_attributes", ()))
-    if not isinstance(networks, dict) or set(networks) != expected:
-        raise ModelFolderError(
-            f"{meta_file}: 'networks' must map {sorted(expected)} to file names; got {networks!r}."
-        )
-    for filename in networks.values():
-        _check_file_name(path, filename, meta_file)
     return meta
 
 
@@ -187,24 +251,35 @@ def check_writable(path, force: bool = False) -> None:
     Never deletes or changes anything.
     """
     path = Path(path)
-    if not path.parent.is_dir():
-        raise ModelFolderError(f"Cannot save to {path}: folder {path.parent} does not exist.")
+    try:
+        parent = os.stat(path.parent)
+    except FileNotFoundError:
+        raise ModelFolderError(
+            f"Cannot save to {path}: folder {path.parent} does not exist."
+        ) from None
+    except OSError as error:
+        message = f"Cannot save to {path}: folder {path.parent}: {error.strerror}."
+        raise ModelFolderError(message) from None
+    if not stat.S_ISDIR(parent.st_mode):
+        raise ModelFolderError(f"Cannot save to {path}: {path.parent} is not a folder.")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise ModelFolderError(f"Cannot save to {path}: folder {path.parent} is not writable.")
-    if not path.exists():
+    if not os.path.lexists(path):
         return
-    if not path.is_dir() or path.is_symlink():
+    if path.is_symlink():
+        raise ModelFolderError(f"Cannot save to {path}: it is a symbolic link, not a folder.")
+    if not path.is_dir():
         raise ModelFolderError(f"Cannot save to {path}: it is a file, not a folder.")
     entries = sorted(entry.name for entry in path.iterdir())
     if not entries:
         return
     try:
-        ours = {META, ARRAYS, *read_metadata(path)["networks"].values()}
+        read_metadata(path)
     except ModelFolderError:
         raise ModelFolderError(
             f"Cannot save to {path}: the folder holds other files. Choose a new folder."
         ) from None
-    others = [name for name in entries if name not in ours]
+    others = sorted(set(entries) - {META, ARRAYS})
     if others:
         raise ModelFolderError(
             f"Cannot replace {path}: it holds files anomaly-tutorial did not write "
@@ -216,134 +291,130 @@ def check_writable(path, force: bool = False) -> None:
         )
 
 
-def _qualified_name(cls) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _package_version() -> str:
     from anomaly_tutorial import __version__
 
     return __version__
 
 
+def _first_line(error) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _check_image_shape(shape, meta_file) -> None:
     if (
         not isinstance(shape, list)
         or len(shape) != 3
-        or not all(isinstance(size, int) and not isinstance(size, bool) for size in shape)
-        or min(shape[:2]) < 2
+        or not all(type(size) is int for size in shape)
+        or not 2 <= min(shape[:2]) <= max(shape[:2]) <= MAX_SIDE
         or shape[2] not in (1, 3)
     ):
         raise ModelFolderError(
-            f"{meta_file}: image_shape must be [height, width, channels] with channels 1 or 3; "
-            f"got {shape!r}."
+            f"{meta_file}: image_shape must be [height, width, channels], with sides from 2 to "
+            f"{MAX_SIDE} and 1 or 3 channels; got {shape!r:.80}."
         )
 
 
-def _check_file_name(folder: Path, filename, meta_file) -> None:
-    if (
-        not isinstance(filename, str)
-        or not filename.endswith(".keras")
-        or Path(filename).name != filename
-        or "\\" in filename
-        or "\0" in filename
-    ):
-        raise ModelFolderError(
-            f"{meta_file}: network file {filename!r} must be a plain *.keras name inside {folder}."
-        )
-    file = folder / filename
-    if file.is_symlink() or not file.is_file():
-        raise ModelFolderError(f"{file}: missing, or not a regular file inside the folder.")
+def _new_detector(cls, params, meta_file):
+    if not isinstance(params, dict) or set(params) != set(cls._get_param_names()):
+        raise ModelFolderError(f"{meta_file}: the saved parameters do not match {cls.__name__}.")
+    detector = cls(**params)
+    try:
+        detector._validate_params()
+    except InvalidParameterError as error:
+        raise ModelFolderError(f"{meta_file}: {_first_line(error)}") from None
+    return detector
 
 
-def _encode(value, arrays: dict):
-    """``value`` as JSON: tuples, dicts, arrays and estimators are tagged, arrays set aside."""
+def _encode(value):
+    """``value`` as JSON: tuples tagged, NumPy scalars as Python's."""
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         return value.item()
-    if isinstance(value, _SCALARS):
+    if isinstance(value, type(None) | bool | int | float | str):
         return value
     if isinstance(value, list):
-        return [_encode(item, arrays) for item in value]
+        return [_encode(item) for item in value]
     if isinstance(value, tuple):
-        return {"tuple": [_encode(item, arrays) for item in value]}
+        return {"tuple": [_encode(item) for item in value]}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"dict": {key: _encode(item, arrays) for key, item in value.items()}}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        key = f"array_{len(arrays)}"
-        arrays[key] = value
-        return {"array": key}
-    if ESTIMATORS.get(type(value).__name__) is type(value):
-        params = value.get_params(deep=False)
-        fitted = {key: item for key, item in vars(value).items() if key not in params}
-        return {
-            "estimator": type(value).__name__,
-            "params": _encode(params, arrays),
-            "fitted": _encode(fitted, arrays),
-        }
+        return {key: _encode(item) for key, item in value.items()}
     raise TypeError(f"Cannot save a {type(value).__name__} as plain data: {value!r:.80}")
 
 
-def _decode(value, arrays: dict, where: str):
-    if isinstance(value, _SCALARS):
-        return value
+def _decode(value, meta_file):
     if isinstance(value, list):
-        return [_decode(item, arrays, where) for item in value]
-    tag = sorted(value) if isinstance(value, dict) else None
-    if tag == ["tuple"] and isinstance(value["tuple"], list):
-        return tuple(_decode(item, arrays, where) for item in value["tuple"])
-    if tag == ["dict"] and isinstance(value["dict"], dict):
-        return {key: _decode(item, arrays, where) for key, item in value["dict"].items()}
-    if tag == ["array"] and value["array"] in arrays:
-        return arrays[value["array"]]
-    if tag == ["estimator", "fitted", "params"] and value["estimator"] in ESTIMATORS:
-        cls = ESTIMATORS[value["estimator"]]
-        return _rebuild(cls, value["params"], value["fitted"], arrays, f"{where}.{cls.__name__}")
-    raise ModelFolderError(f"{where}: unexpected saved value {value!r:.80}.")
+        return [_decode(item, meta_file) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"tuple"} and isinstance(value["tuple"], list):
+            return tuple(_decode(item, meta_file) for item in value["tuple"])
+        return {key: _decode(item, meta_file) for key, item in value.items()}
+    return value
 
 
-def _rebuild(cls, params, fitted, arrays, where: str):
-    """An instance of ``cls`` (from the fixed registry or ESTIMATORS) from saved plain data."""
-    params, fitted = _decode(params, arrays, where), _decode(fitted, arrays, where)
-    expected = set(cls._get_param_names())
-    if not isinstance(params, dict) or set(params) != expected:
-        raise ModelFolderError(f"{where}: the saved parameters do not match {cls.__name__}.")
-    instance = cls(**params)
+def _read_file(file: Path, max_bytes: int, missing: str = "is missing") -> bytes:
+    """The bytes of ``file``: a regular file with one name, inside its folder, not too large.
+
+    Opened without following a symbolic link and without blocking (a FIFO), then checked on
+    the open file itself, so that nothing can be swapped in between.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        if hasattr(instance, "_parameter_constraints"):
-            instance._validate_params()
-    except InvalidParameterError as error:
-        raise ModelFolderError(f"{where}: {error}") from None
-    if not isinstance(fitted, dict):
-        raise ModelFolderError(f"{where}: fitted attributes must be a JSON object.")
-    for key, item in fitted.items():
-        if not key.isidentifier() or key.startswith("__") or key in expected:
-            raise ModelFolderError(f"{where}: {key!r} is not a fitted attribute name.")
-        setattr(instance, key, item)
-    return instance
+        descriptor = os.open(file, flags)
+    except FileNotFoundError:
+        raise ModelFolderError(f"{file.parent} {missing} (no {file.name}).") from None
+    except OSError as error:
+        raise ModelFolderError(
+            f"{file}: cannot open it ({error.strerror}); a model folder holds regular files "
+            "only, not symbolic links."
+        ) from None
+    with os.fdopen(descriptor, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFolderError(f"{file}: not a regular file.")
+        if info.st_nlink != 1:
+            raise ModelFolderError(f"{file}: has other names (hard links); refusing to read it.")
+        if info.st_size > max_bytes:
+            raise ModelFolderError(f"{file}: {info.st_size:,} bytes is larger than a model file.")
+        return stream.read(max_bytes + 1)[:max_bytes]
 
 
 def _read_arrays(file: Path) -> dict:
-    if file.is_symlink() or not file.is_file():
-        raise ModelFolderError(f"{file}: missing, or not a regular file inside the folder.")
+    """The arrays of ``arrays.npz``, each checked from its headers before it is unpacked:
+    numeric, named as we name them, and at most :data:`~.state.MAX_NUMBERS` numbers in all."""
+    data = _read_file(file, MAX_ARRAYS_BYTES)
     try:
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total, headers = 0, {}
+            for member in archive.infolist():
+                name = member.filename.removesuffix(".npy")
+                if not name.replace("_", "a").replace(".", "a").isalnum() or name in headers:
+                    raise ValueError(f"unexpected member {member.filename!r:.60}")
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ValueError(f"array {name!r} has .npy format {version}")
+                    read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+                    shape, _, dtype = read_header(stream)
+                if dtype.kind not in "biuf" or dtype.hasobject:
+                    raise ValueError(f"array {name!r} is not numeric ({dtype})")
+                total += int(np.prod(shape, dtype=np.int64))
+                if total > state.MAX_NUMBERS or member.file_size > MAX_ARRAYS_BYTES:
+                    raise ValueError("its arrays hold more numbers than a model holds")
+                headers[name] = member.filename
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {name: archive[name] for name in headers}
+    except ModelFolderError:
+        raise
     except Exception as error:  # a damaged archive raises many types; none is a bug here
-        raise ModelFolderError(f"{file}: not a readable array archive ({error}).") from None
-    for key, array in arrays.items():
-        if array.dtype.kind not in "biuf":
-            raise ModelFolderError(f"{file}: array {key!r} is not numeric ({array.dtype}).")
-    return arrays
+        message = f"{file}: not a readable array archive ({_first_line(error)})."
+        raise ModelFolderError(message) from None
 
 
-def _read_keras(file: Path):
-    import keras
-
-    try:
-        return keras.saving.load_model(file, compile=False, safe_mode=True)
-    except Exception as error:  # a damaged file raises many types; none is a bug here
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelFolderError(f"{file}: not a readable Keras model ({message}).") from None
+def _in_order(parts: dict, network: str) -> list:
+    if sorted(parts, key=lambda index: (len(index), index)) != [str(i) for i in range(len(parts))]:
+        raise state.StateError(f"the weights of {network} must be numbered 0 to {len(parts) - 1}")
+    return [parts[str(i)] for i in range(len(parts))]
 
 
 __all__ = ["ModelFolderError", "check_writable", "load", "read_metadata", "save"]

@@ -195,17 +195,16 @@ class Store:
 
 
 def _state(detector) -> dict:
-    """A fitted detector's learnt attributes (``offset_``, arrays, networks, history, ...)."""
-    return {k: v for k, v in vars(detector).items() if k.endswith("_") and not k.startswith("_")}
+    """What a fitted detector learnt, as it is saved: its attributes and network weights."""
+    values, weights = detector._get_state()
+    return {**values, **weights}
 
 
 def _same(first, second) -> bool:
-    """Equal to the bit: arrays, Keras weights, estimators, containers, numbers and strings."""
+    """Equal to the bit: arrays, containers, numbers and strings."""
     if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
         first, second = np.asarray(first), np.asarray(second)
         return first.dtype == second.dtype and np.array_equal(first, second, equal_nan=True)
-    if hasattr(first, "get_weights"):
-        return hasattr(second, "get_weights") and _same(first.get_weights(), second.get_weights())
     if isinstance(first, dict):
         return (
             isinstance(second, dict)
@@ -218,8 +217,6 @@ def _same(first, second) -> bool:
             and len(first) == len(second)
             and all(_same(a, b) for a, b in zip(first, second, strict=True))
         )
-    if hasattr(first, "get_params"):  # a scikit-learn estimator inside a detector
-        return type(first) is type(second) and _same(vars(first), vars(second))
     if isinstance(first, numbers.Number) and isinstance(second, numbers.Number):
         # NumPy's scalars come back from JSON as Python's (np.int64(240) as 240)
         integral = isinstance(first, numbers.Integral), isinstance(second, numbers.Integral)

@@ -70,9 +70,10 @@ def test_the_stride_describes_about_sixteen_points_per_side():
     assert detector.anomaly_map(_blobs(2, size=64, col=20)).shape == (2, 64, 64)
 
 
-def test_scales_must_be_positive():
-    with pytest.raises(ValueError, match="scales must be positive numbers"):
-        make_detector("patch_knn", scales=(1.0, 0.0)).fit(_blobs(10))
+@pytest.mark.parametrize("scales", [(1.0, 0.0), (1.0, 1e6), (), "1"])
+def test_scales_must_be_positive_and_at_most_max_scale(scales):
+    with pytest.raises(ValueError, match="non-empty tuple of positive numbers up to 64"):
+        make_detector("patch_knn", scales=scales).fit(_blobs(10))
 
 
 def test_gaussian_derivatives_measure_a_ramp_slope():

@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from anomaly_tutorial import persistence
 from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, make_detector
+from anomaly_tutorial.errors import ModelFolderError
 
 
 def _images(n=40, size=16, seed=0):
@@ -47,21 +48,16 @@ def test_loaded_detector_gives_the_same_scores_predictions_and_threshold(name, t
     np.testing.assert_array_equal(loaded.predict(images), detector.predict(images))
 
 
-def test_a_model_folder_holds_json_arrays_and_keras_files_only(tmp_path):
+def test_a_model_folder_holds_json_and_arrays_only_no_network_file(tmp_path):
     detector, _ = _fitted("conv_autoencoder")
     path = persistence.save(detector, tmp_path / "model")
-    assert sorted(file.name for file in path.iterdir()) == [
-        "arrays.npz",
-        "detector.json",
-        "model_.keras",
-    ]
+    assert sorted(file.name for file in path.iterdir()) == ["arrays.npz", "detector.json"]
     meta = json.loads((path / "detector.json").read_text())
-    assert (meta["version"], meta["detector"], meta["networks"]) == (
-        2,
-        "conv_autoencoder",
-        {"model_": "model_.keras"},
-    )
-    assert "threshold" not in meta and "offset_" in meta["fitted"]["dict"]
+    assert (meta["version"], meta["detector"]) == (3, "conv_autoencoder")
+    assert "offset_" in meta["state"] and "model_" not in meta["state"]
+    with np.load(path / "arrays.npz") as arrays:  # the network's weights, numbered, no config
+        weights = sorted(name for name in arrays.files if name.startswith("model_."))
+        assert len(weights) == len(detector.model_.weights) and "error_mean_" in arrays.files
 
 
 def test_a_failed_save_leaves_the_detector_and_the_target_as_they_were(hog, tmp_path, monkeypatch):
@@ -72,7 +68,7 @@ def test_a_failed_save_leaves_the_detector_and_the_target_as_they_were(hog, tmp_
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ModelFolderError, match="disk full"):
         persistence.save(hog, tmp_path / "empty")
     assert vars(hog) == before
     assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, check_scalar
 
 from anomaly_tutorial import tiling
 from anomaly_tutorial.datasets.source import ImageSource, image_source
+from anomaly_tutorial.detectors import state
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape
 
@@ -45,21 +46,35 @@ def keeping_global_random_state():
 
 
 class PositiveInts(Options):
-    """Parameter constraint: a tuple (or list) of positive ints such as ``(16, 32)``."""
+    """Parameter constraint: a tuple (or list) of positive ints such as ``(16, 32)``, each at
+    most ``high`` (a bound that keeps a network, or a loaded model, to a sane size)."""
 
-    def __init__(self, empty: bool = False):
+    kind = numbers.Integral
+
+    def __init__(self, empty: bool = False, high=None):
         super().__init__(type=tuple, options=set())
-        self.empty = empty
+        self.empty, self.high = empty, high
 
     def is_satisfied_by(self, val):
         if not isinstance(val, tuple | list) or len(val) < (not self.empty):
             return False
         return all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in val
+            isinstance(v, self.kind)
+            and not isinstance(v, bool)
+            and 0 < v <= (self.high or float("inf"))
+            for v in val
         )
 
     def __str__(self):
-        return f"a {'' if self.empty else 'non-empty '}tuple of positive ints"
+        kind = "ints" if self.kind is numbers.Integral else "numbers"
+        at_most = f" up to {self.high}" if self.high else ""
+        return f"a {'' if self.empty else 'non-empty '}tuple of positive {kind}{at_most}"
+
+
+class PositiveReals(PositiveInts):
+    """Parameter constraint: a tuple (or list) of positive numbers such as ``(1.0, 2.0)``."""
+
+    kind = numbers.Real
 
 
 #: Shared by most constraint dicts: an int >= 1.
@@ -239,6 +254,30 @@ class ImageDetector(OutlierMixin, BaseEstimator):
 
     def _seed(self) -> None:
         """Seed what ``_fit`` draws from (the Keras detectors seed Keras)."""
+
+    # -- the fitted state, for saving (anomaly_tutorial.persistence) ---------------------------
+    def _state_spec(self) -> dict:
+        """Every fitted attribute a saved copy holds, name -> declaration (:mod:`.state`), for
+        this detector's parameters and ``image_shape_``. Subclasses add theirs. Networks are
+        not attributes here: they are rebuilt from the parameters (:meth:`_set_state`)."""
+        return {"offset_": state.Number()}
+
+    def _get_state(self) -> tuple[dict, dict]:
+        """``(attributes, network weights)`` of the fitted detector: what ``_state_spec``
+        declares, and for each network its list of weight arrays."""
+        check_is_fitted(self)
+        return {name: getattr(self, name) for name in self._state_spec()}, {}
+
+    def _set_state(self, values: dict, weights: dict) -> None:
+        """Become the detector saved as ``values`` (checked with :func:`.state.check`) and
+        ``weights``, then rebuild what follows from them (:meth:`_derive`)."""
+        for name, value in values.items():
+            setattr(self, name, value)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Build what follows from the fitted state, such as a neighbour index: once, at the
+        end of fitting and after loading."""
 
     def _fit(self, images, labels, val_images, val_labels) -> None:  # pragma: no cover
         raise NotImplementedError

@@ -30,7 +30,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.detectors import networks, reconstruction
+from anomaly_tutorial.detectors import networks, reconstruction, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
@@ -157,6 +157,8 @@ class ConvAutoencoder(KerasImageDetector):
         Per-pixel error statistics of the training images (``normalize_errors``).
     codes_ : ndarray of shape (n_fit, latent_dim_) or None
         The training images' codes (``"combined"``): the memory of the code distance.
+    code_neighbors_ : sklearn.neighbors.NearestNeighbors or None
+        The index of ``codes_``, built once (after fitting or loading).
     score_mean_, score_scale_ : ndarray of shape (3,) or None
         Mean and spread of the three ``"combined"`` scores on the held-out normal images.
     {offset_attribute}
@@ -268,7 +270,7 @@ class ConvAutoencoder(KerasImageDetector):
 
     def _fit(self, images, labels, val_images, val_labels):
         self._choose_layout(images)
-        self.model_ = self.build_model(images.image_shape)
+        self.model_ = self._new_model()
         loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
         # Early stopping watches held-out *normal* images. Watching the test set, as many
@@ -293,9 +295,40 @@ class ConvAutoencoder(KerasImageDetector):
         self.codes_ = self.score_mean_ = self.score_scale_ = None
         if self.reduction_ == "combined":
             self.codes_ = np.concatenate([self._forward(batch)[1] for batch in images.batches()])
+        self._derive()
+        if self.reduction_ == "combined":
             # Each score in units of its spread on held-out normal images, so that they compare.
             raw = np.concatenate([self._combined_parts(batch) for batch in val_images.batches()])
             self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
+
+    def _new_model(self):
+        return self.build_model(self.image_shape_)
+
+    def _state_spec(self):
+        height, width, _ = self.image_shape_
+        return {
+            **super()._state_spec(),
+            "position_r2_": state.Number(0.0, 1.0),
+            "layout_": state.Choice(tuple(RECIPES)),
+            "latent_dim_": state.Either((state.Choice((None,)), state.Number(1, 2**16, True))),
+            "mask_rate_": state.Number(0.0, 1.0),
+            "reduction_": state.Choice(("combined", *reconstruction.REDUCTIONS)),
+            "history_": state.History(),
+            "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
+            "error_mean_": state.Array((height, width)),
+            "error_scale_": state.Array((height, width)),
+            "error_settings_": state.Items(
+                (state.Choice(reconstruction.ERRORS), state.Number(0.0), state.Number(0.0))
+            ),
+            "codes_": state.Array(("n_codes", "latent_dim_"), optional=True),
+            "score_mean_": state.Array((3,), "float64", optional=True),
+            "score_scale_": state.Array((3,), "float64", optional=True),
+        }
+
+    def _derive(self):
+        self.code_neighbors_ = None
+        if self.codes_ is not None:
+            self.code_neighbors_ = NearestNeighbors().fit(self.codes_)
 
     def reconstruct(self, X) -> np.ndarray:
         """The reconstructions of ``X``, ``(n, H, W, C)`` in [0, 1]."""
@@ -393,8 +426,8 @@ class ConvAutoencoder(KerasImageDetector):
         maps = self._normalised_maps(images, reconstructions)
         local = reconstruction.image_scores(maps, "max", self.top_fraction)
         overall = np.mean(np.square(images - reconstructions), axis=(1, 2, 3))
-        memory = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(self.codes_)))
-        distance = memory.fit(self.codes_).kneighbors(codes)[0].mean(axis=1)
+        count = min(self.n_neighbors, len(self.codes_))
+        distance = self.code_neighbors_.kneighbors(codes, count)[0].mean(axis=1)
         return np.stack([local, overall, distance], axis=1)
 
     def map_threshold(self) -> tuple[float, float]:

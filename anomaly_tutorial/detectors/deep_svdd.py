@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from anomaly_tutorial.detectors import networks
+from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
 from anomaly_tutorial.detectors.moments import RunningMoments
@@ -204,7 +204,7 @@ class DeepSVDD(KerasImageDetector):
         return network
 
     def _fit(self, images, labels, val_images, val_labels):
-        self.model_ = self.build_network(self._padded_shape(images.image_shape))
+        self.model_ = self._new_model()
         self.pretrain_history_ = {}
         if self.pretrain_epochs > 0:
             self.pretrain_history_ = self._pretrain(images, val_images)
@@ -225,6 +225,18 @@ class DeepSVDD(KerasImageDetector):
         )
         if self.objective == "soft-boundary":
             self.radius_ = float(loss.radius.numpy())
+
+    def _new_model(self):
+        return self.build_network(self._padded_shape(self.image_shape_))
+
+    def _state_spec(self):
+        return {
+            **super()._state_spec(),
+            "c_": state.Array((self.latent_dim,)),
+            "radius_": state.Number(0.0),
+            "history_": state.History(),
+            "pretrain_history_": state.History(),
+        }
 
     def _center_targets(self, inputs):
         return np.tile(self.c_, (len(inputs), 1))

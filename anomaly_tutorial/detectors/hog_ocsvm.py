@@ -5,6 +5,12 @@ learner writes by hand; the class around it adds the threshold rule every detect
 course shares (``OneClassSVM.predict`` would cut at the boundary ``nu`` sets, and ignore a
 changed ``offset_``).
 
+Scores come from the numbers OneClassSVM scores with, all public: the scaler's ``mean_`` and
+``scale_``, the support vectors, their dual coefficients and the kernel width. An image's score
+is ``sum_i dual_coef_[i] * kernel(support_vectors_[i], features)``, as
+``OneClassSVM.score_samples`` computes it, here with ``sklearn.metrics.pairwise_kernels``. A
+saved detector holds these arrays, checked on loading, and never libsvm's internals.
+
 Images are turned into HOG features batch by batch, so a folder is read once and only the
 features stay in memory: OneClassSVM needs all of them at once. They are about as large as the
 images themselves (1,764 float64 numbers for a 64x64 image, 14 KB against its 16 KB as
@@ -15,15 +21,26 @@ method long before memory does.
 from numbers import Real
 
 import numpy as np
+from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from anomaly_tutorial.detectors import state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
 from anomaly_tutorial.features import HOGFeatures
 
 _CELLS = [None, *POSITIVE_INT, PositiveInts()]
+
+
+def resolved_gamma(gamma, features) -> float:
+    """The kernel width OneClassSVM uses for ``gamma`` on these (standardised) ``features``:
+    ``"scale"`` is ``1 / (n_features * features.var())``, ``"auto"`` is ``1 / n_features``."""
+    if gamma == "scale":
+        variance = features.var()
+        return float(1.0 / (features.shape[1] * variance)) if variance != 0 else 1.0
+    return 1.0 / features.shape[1] if gamma == "auto" else float(gamma)
 
 
 class HOGOneClassSVM(ImageDetector):
@@ -48,7 +65,16 @@ class HOGOneClassSVM(ImageDetector):
     Attributes
     ----------
     pipeline_ : sklearn.pipeline.Pipeline
-        The fitted ``make_pipeline(HOGFeatures(...), StandardScaler(), OneClassSVM(...))``.
+        The fitted ``make_pipeline(HOGFeatures(...), StandardScaler(), OneClassSVM(...))``
+        (a detector fitted in this session; a loaded one has the numbers below only).
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,)
+        The scaler's ``mean_`` and ``scale_``.
+    support_vectors_ : ndarray of shape (n_support, n_features)
+        The SVM's support vectors (standardised HOG features).
+    dual_coef_ : ndarray of shape (n_support,)
+        Their coefficients in the score.
+    gamma_ : float
+        The kernel width used (``gamma`` resolved, as OneClassSVM resolves ``"scale"``).
     {offset_attribute}
 
     See Also
@@ -88,9 +114,31 @@ class HOGOneClassSVM(ImageDetector):
         batches = images.batches(description="HOG features")
         features = np.concatenate([hog.transform(batch) for batch in batches])
         scaler = StandardScaler().fit(features)
-        svm = OneClassSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma)
-        svm.fit(scaler.transform(features))
+        scaled = scaler.transform(features)
+        svm = OneClassSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma).fit(scaled)
         self.pipeline_ = make_pipeline(hog, scaler, svm)
+        self.feature_mean_, self.feature_scale_ = scaler.mean_, scaler.scale_
+        self.support_vectors_, self.dual_coef_ = svm.support_vectors_, svm.dual_coef_.ravel()
+        self.gamma_ = resolved_gamma(self.gamma, scaled)
+
+    def _state_spec(self):
+        n_features = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        n_features = n_features.fit(np.zeros((1, *self.image_shape_))).n_features_out_
+        return {
+            **super()._state_spec(),
+            "feature_mean_": state.Array((n_features,), "float64"),
+            "feature_scale_": state.Array((n_features,), "float64"),
+            "support_vectors_": state.Array(("n_support", n_features), "float64"),
+            "dual_coef_": state.Array(("n_support",), "float64"),
+            "gamma_": state.Number(low=1e-300),
+        }
 
     def _score_samples(self, images):
-        return self.pipeline_.score_samples(images)
+        hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        features = hog.fit(images[:1]).transform(images)
+        features = (features - self.feature_mean_) / self.feature_scale_
+        kernel = pairwise_kernels(
+            features, self.support_vectors_, metric=self.kernel, filter_params=True,
+            gamma=self.gamma_, degree=3, coef0=0.0,
+        )  # fmt: skip
+        return kernel @ self.dual_coef_

@@ -14,7 +14,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 
 from anomaly_tutorial import progress
-from anomaly_tutorial.detectors import networks
+from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
 from anomaly_tutorial.detectors.batches import ImageBatches, batch_shards
 
@@ -86,7 +86,7 @@ class KerasImageDetector(ImageDetector):
     }
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
-        "filters": [PositiveInts()],
+        "filters": [PositiveInts(high=networks.MAX_FILTERS)],
         "epochs": POSITIVE_INT,
         "batch_size": POSITIVE_INT,
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -96,6 +96,35 @@ class KerasImageDetector(ImageDetector):
     def _seed(self) -> None:
         # Seeds Python, NumPy and the backend; ImageDetector.fit puts the first two back after.
         keras.utils.set_random_seed(self.random_state)
+
+    def _new_model(self) -> keras.Model:  # pragma: no cover
+        """The untrained network ``model_`` for the parameters and ``image_shape_``."""
+        raise NotImplementedError
+
+    def _get_state(self):
+        values, _ = super()._get_state()
+        return values, {"model_": [np.asarray(weight) for weight in self.model_.get_weights()]}
+
+    def _set_state(self, values, weights):
+        """The network is built from the parameters by the detector's own builder; only its
+        weights come from ``weights``, each checked against the built network's."""
+        super()._set_state(values, {})
+        model, saved = self._new_model(), weights["model_"]
+        dtype = keras.backend.standardize_dtype
+        expected = [(tuple(w.shape), dtype(w.dtype)) for w in model.weights]
+        found = [(tuple(w.shape), str(w.dtype)) for w in saved]
+        if found != expected:
+            pairs = zip(found, expected, strict=False)
+            first = next((i for i, (f, e) in enumerate(pairs) if f != e), len(expected))
+            raise state.StateError(
+                f"the saved weights ({len(found)} arrays) do not fit the network that the "
+                f"parameters build ({len(expected)} arrays); the first difference is array {first}."
+            )
+        for weight in saved:
+            if weight.dtype.kind == "f" and not np.all(np.isfinite(weight)):
+                raise state.StateError("the saved network weights hold NaN or infinite values.")
+        model.set_weights(saved)
+        self.model_ = model
 
     def _network_input(self, images: np.ndarray) -> np.ndarray:
         height, width = images.shape[1:3]

@@ -14,10 +14,10 @@ wrapper is built inside ``fit``, so that ``clone`` and ``GridSearchCV`` keep the
 import keras
 import numpy as np
 from keras import layers
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import StrOptions
 
+from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, PositiveInts
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector, history_dict
 from anomaly_tutorial.errors import InputError
@@ -100,8 +100,8 @@ class LabeledRegressor(KerasImageDetector):
     ----------
     model_ : keras.Model
         The trained network.
-    features_ : sklearn.pipeline.Pipeline or None
-        Fitted HOG + StandardScaler (``None`` for pixels).
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,) or None
+        The ``StandardScaler`` of the HOG features (``None`` for pixels).
     history_ : dict
         ``loss`` and ``val_loss`` per epoch.
     {offset_attribute}
@@ -126,7 +126,7 @@ class LabeledRegressor(KerasImageDetector):
         **KerasImageDetector._parameter_constraints,
         "features": [StrOptions({"hog", "pixels"})],
         "head": [StrOptions({"regression", "classifier"})],
-        "hidden_units": [None, PositiveInts(empty=True)],
+        "hidden_units": [None, PositiveInts(empty=True, high=networks.MAX_FILTERS)],
         "pixels_per_cell": [None, *POSITIVE_INT, PositiveInts()],
     }
 
@@ -170,21 +170,14 @@ class LabeledRegressor(KerasImageDetector):
     def _fit(self, images, labels, val_images, val_labels):
         # SKLearnRegressor takes arrays (its point in notebook 02), so the images are read whole.
         images, val_images = images.read_all(), val_images.read_all()
-        self.features_ = None
+        self.feature_mean_ = self.feature_scale_ = None
         if self.features == "hog":
-            hog = HOGFeatures(pixels_per_cell=self.pixels_per_cell)
-            self.features_ = make_pipeline(hog, StandardScaler()).fit(images)
+            scaler = StandardScaler().fit(self._hog().fit(images).transform(images))
+            self.feature_mean_, self.feature_scale_ = scaler.mean_, scaler.scale_
         # Built here, from our own parameters: clone() of the wrapper drops fit_kwargs (Keras 3.15).
         regressor = keras.wrappers.SKLearnRegressor(
             model=build_network,
-            model_kwargs={
-                "features": self.features,
-                "image_shape": tuple(images.shape[1:]),
-                "hidden_units": self._hidden_units(),
-                "filters": tuple(self.filters),
-                "head": self.head,
-                "learning_rate": self.learning_rate,
-            },
+            model_kwargs=self._model_kwargs(),
             fit_kwargs={
                 "epochs": self.epochs,
                 "batch_size": self.batch_size,
@@ -196,14 +189,40 @@ class LabeledRegressor(KerasImageDetector):
         self.model_ = regressor.model_
         self.history_ = history_dict(regressor.history_)
 
+    def _model_kwargs(self) -> dict:
+        return {
+            "features": self.features,
+            "image_shape": tuple(self.image_shape_),
+            "hidden_units": self._hidden_units(),
+            "filters": tuple(self.filters),
+            "head": self.head,
+            "learning_rate": self.learning_rate,
+        }
+
+    def _new_model(self):
+        inputs = self._network_input(np.zeros((1, *self.image_shape_), dtype=np.float32))
+        return build_network(inputs, None, **self._model_kwargs())
+
+    def _state_spec(self):
+        spec = {**super()._state_spec(), "history_": state.History()}
+        scaler = state.Choice((None,))  # pixels go into the network as they are
+        if self.features == "hog":
+            n_features = self._hog().fit(np.zeros((1, *self.image_shape_))).n_features_out_
+            scaler = state.Array((n_features,), "float64")
+        return {**spec, "feature_mean_": scaler, "feature_scale_": scaler}
+
+    def _hog(self):
+        return HOGFeatures(pixels_per_cell=self.pixels_per_cell)
+
     def _hidden_units(self):
         if self.hidden_units is None:
             return (13, 6) if self.features == "hog" else ()
         return tuple(self.hidden_units)
 
     def _network_input(self, images):
-        if self.features_ is not None:
-            return self.features_.transform(images).astype(np.float32)
+        if self.features == "hog":
+            features = self._hog().fit(images[:1]).transform(images)
+            return ((features - self.feature_mean_) / self.feature_scale_).astype(np.float32)
         return images.reshape(len(images), -1)
 
     def _score_samples(self, images):

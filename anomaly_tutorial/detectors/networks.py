@@ -14,6 +14,10 @@ import numpy as np
 #: Every convolution is 3x3; leaky ReLU keeps a gradient for negative inputs and maps 0 to 0,
 #: which Deep SVDD needs (notebook 04).
 KERNEL_SIZE, ACTIVATION = 3, "leaky_relu"
+#: The widest layer (filters, units) a detector's constructor accepts, and the most weights one
+#: of these networks may have (64 MB of float32): bounds that keep a mistyped parameter, or a
+#: crafted saved model, from allocating gigabytes before anything else is checked.
+MAX_FILTERS, MAX_WEIGHTS = 1024, 2**24
 
 
 def padded_size(height: int, width: int, n_downsamplings: int) -> tuple[int, int]:
@@ -79,6 +83,18 @@ def _check(shape, filters, latent_dim, argument: str) -> tuple[int, ...]:
         raise ValueError(
             f"{argument}={tuple(shape)}: height and width must be divisible by "
             f"2**len(filters) = {2 ** len(filters)}; pad the images with pad_images first."
+        )
+    # The largest layers: the convolutions, and the dense layer between the code and the last
+    # feature map (counted before building, because building allocates them).
+    widths = (int(shape[2]) if len(shape) > 2 else 1, *filters)
+    convolutions = sum(KERNEL_SIZE**2 * a * b for a, b in zip(widths, widths[1:], strict=False))
+    code = (height >> len(filters)) * (width >> len(filters)) * filters[-1]
+    weights = convolutions + code * int(latent_dim or 0)
+    if weights > MAX_WEIGHTS:
+        raise ValueError(
+            f"filters={filters} and latent_dim={latent_dim} for {height}x{width} images make "
+            f"{weights:,} weights, more than {MAX_WEIGHTS:,}; use fewer filters, a smaller code "
+            "or smaller images."
         )
     return filters
 

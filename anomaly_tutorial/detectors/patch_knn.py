@@ -30,11 +30,15 @@ from scipy import ndimage
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector
+from anomaly_tutorial.detectors import state
+from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveReals
 from anomaly_tutorial.detectors.moments import RunningMoments
 from anomaly_tutorial.detectors.reconstruction import image_scores
 from anomaly_tutorial.features import gaussian_derivatives
 
+#: The widest Gaussian (pixels) ``scales`` may hold: a wider one costs time and says nothing
+#: about images of a few hundred pixels.
+MAX_SCALE = 64.0
 #: Images described at once (their features are ``6 * len(scales) * C`` times larger).
 _CHUNK = 32
 
@@ -78,6 +82,8 @@ class PatchKNN(ImageDetector):
         What crossing the image adds to a distance.
     memory_bank_ : ndarray of shape (bank_size, n_features + 2)
         The normal neighbourhoods (features and position).
+    neighbors_ : sklearn.neighbors.NearestNeighbors
+        The index of ``memory_bank_``, built once (after fitting or loading).
     score_mean_, score_scale_ : ndarray of shape (2,)
         Mean and spread of the maximum and mean reductions on the held-out normal images.
     {offset_attribute}
@@ -94,7 +100,7 @@ class PatchKNN(ImageDetector):
     QUICK_PARAMS = {"bank_size": 2000}
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
-        "scales": [tuple, list],
+        "scales": [PositiveReals(high=MAX_SCALE)],
         "stride": [None, *POSITIVE_INT],
         "position_weight": [Interval(Real, 0, None, closed="left")],
         "bank_size": POSITIVE_INT,
@@ -133,9 +139,6 @@ class PatchKNN(ImageDetector):
 
     # -- fit -------------------------------------------------------------------------------
     def _fit(self, images, labels, val_images, val_labels):
-        for scale in self.scales:
-            if not isinstance(scale, Real) or not scale > 0:
-                raise ValueError(f"scales must be positive numbers; got {self.scales!r}.")
         rng = np.random.default_rng(self.random_state)
         height, width, _ = images.image_shape
         self.stride_ = int(self.stride or default_stride(height, width))
@@ -169,9 +172,28 @@ class PatchKNN(ImageDetector):
         if len(bank) > self.bank_size:
             bank = bank[rng.choice(len(bank), self.bank_size, replace=False)]
         self.memory_bank_ = bank.astype(np.float32)
+        self._derive()
         # The two reductions in units of their spread on held-out normal images.
         raw = np.concatenate([self._raw_reductions(self._maps(b)) for b in val_images.batches()])
         self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
+
+    def _derive(self):
+        self.neighbors_ = NearestNeighbors().fit(self.memory_bank_)
+
+    def _state_spec(self):
+        height, width, channels = self.image_shape_
+        n_features = gaussian_derivatives(np.zeros((1, 2, 2, channels)), (1.0,)).shape[-1]
+        n_features *= len(self.scales)
+        return {
+            **super()._state_spec(),
+            "stride_": state.Number(1, max(height, width), integer=True),
+            "feature_mean_": state.Array((n_features,)),
+            "feature_scale_": state.Array((n_features,)),
+            "position_scale_": state.Number(0.0),
+            "memory_bank_": state.Array(("n_bank", n_features + 2)),
+            "score_mean_": state.Array((2,), "float64"),
+            "score_scale_": state.Array((2,), "float64"),
+        }
 
     # -- maps and scores -------------------------------------------------------------------
     def anomaly_map(self, X) -> np.ndarray:
@@ -181,8 +203,7 @@ class PatchKNN(ImageDetector):
 
     def _maps(self, images) -> np.ndarray:
         height, width = images.shape[1:3]
-        memory = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(self.memory_bank_)))
-        memory.fit(self.memory_bank_)
+        count = min(self.n_neighbors, len(self.memory_bank_))
         rows, cols = self._grid(height, width)
         # Where each pixel sits on the grid, for bilinear interpolation (edges held).
         at = np.meshgrid(
@@ -193,7 +214,7 @@ class PatchKNN(ImageDetector):
         maps = np.empty((len(images), height, width), dtype=np.float32)
         for start in range(0, len(images), _CHUNK):
             vectors = self._vectors(images[start : start + _CHUNK])
-            distances = memory.kneighbors(vectors.reshape(-1, vectors.shape[-1]))[0]
+            distances = self.neighbors_.kneighbors(vectors.reshape(-1, vectors.shape[-1]), count)[0]
             coarse = distances.mean(axis=1).reshape(vectors.shape[:3])
             for offset, grid_map in enumerate(coarse):
                 if self.stride_ > 1:

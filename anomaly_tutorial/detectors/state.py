@@ -1,0 +1,158 @@
+"""What a fitted detector is made of, declared so that a saved copy can be checked (notebook 05).
+
+Each detector lists its fitted attributes: the numbers and strings (:class:`Number`,
+:class:`Choice`, :class:`History`, ...) and the arrays (:class:`Array`, with their dtype and
+shape). Its networks are not part of the state: they are rebuilt from the constructor's
+parameters and the state, then given their saved weights. :func:`check` holds saved values
+against such a declaration, so that :mod:`anomaly_tutorial.persistence` never hands a detector a
+value it did not declare: a string where a number belongs, an array of the wrong shape, a NaN.
+
+Array shapes name their sizes: ``Array(("n_support", "n_features"))`` and
+``Array(("n_support",), "float64")`` must agree on ``n_support``; an int is a fixed size.
+"""
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The most numbers one saved array, and all of a model's, may hold (256 MB of float32).
+MAX_NUMBERS = 64 * 2**20
+#: The most entries a saved training history may hold per curve (one per epoch).
+MAX_EPOCHS = 100_000
+
+
+class StateError(ValueError):
+    """A saved value that does not match its declaration; the message says which."""
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number; ``integer=True`` for an int. Bounds are inclusive."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    integer: bool = False
+
+    def check(self, value, name):
+        kinds = numbers.Integral if self.integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+            kind = "an integer" if self.integer else "a finite number"
+            raise StateError(f"{name} must be {kind}; got {value!r:.60}.")
+        if not self.low <= value <= self.high:
+            raise StateError(f"{name} must be in [{self.low}, {self.high}]; got {value!r}.")
+        return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options`` (strings or None)."""
+
+    options: tuple
+
+    def check(self, value, name):
+        if not isinstance(value, str | type(None)) or value not in self.options:
+            raise StateError(f"{name} must be one of {self.options}; got {value!r:.60}.")
+        return value
+
+
+@dataclass(frozen=True)
+class Either:
+    """Any of ``specs`` (the first that accepts the value)."""
+
+    specs: tuple
+
+    def check(self, value, name):
+        for spec in self.specs:
+            try:
+                return spec.check(value, name)
+            except StateError:
+                continue
+        raise StateError(f"{name}: {value!r:.60} is none of the values it may take.")
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list holding one value per spec, in order."""
+
+    specs: tuple
+
+    def check(self, value, name):
+        if not isinstance(value, list | tuple) or len(value) != len(self.specs):
+            raise StateError(f"{name} must be a list of {len(self.specs)} values.")
+        return [spec.check(item, f"{name}[{i}]") for i, (spec, item) in
+                enumerate(zip(self.specs, value, strict=True))]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class History:
+    """Keras's training history: ``{"loss": [float, ...], ...}``, one number per epoch."""
+
+    def check(self, value, name):
+        if not isinstance(value, dict) or len(value) > 16:
+            raise StateError(f"{name} must be a JSON object of loss curves.")
+        checked = {}
+        for key, curve in value.items():
+            if not isinstance(curve, list) or len(curve) > MAX_EPOCHS:
+                raise StateError(f"{name}[{key!r:.40}] must be a list of numbers.")
+            checked[key] = [Number().check(item, f"{name}[{key!r:.40}]") for item in curve]
+        return checked
+
+
+@dataclass(frozen=True)
+class Array:
+    """A NumPy array of ``dtype`` whose shape matches ``shape`` (ints and named sizes)."""
+
+    shape: tuple
+    dtype: str = "float32"
+    optional: bool = False  # may be None (not fitted with the option that makes it)
+
+
+def check(values: dict, spec: dict, where: str) -> dict:
+    """``values`` checked against ``spec`` (name -> declaration): exactly the declared names.
+
+    The numbers and strings are checked first; the ints among them are sizes that array shapes
+    may name (``Array(("n", "latent_dim_"))``). Arrays must also be finite; an optional array
+    may be None. Returns the values as the detector gets them. Raises :class:`StateError`
+    naming ``where`` and the attribute.
+    """
+    if not isinstance(values, dict) or set(values) != set(spec):
+        got = sorted(values) if isinstance(values, dict) else type(values).__name__
+        raise StateError(f"{where}: expected the attributes {sorted(spec)}; got {got}.")
+    checked = {
+        name: declared.check(values[name], f"{where} {name}")
+        for name, declared in spec.items()
+        if not isinstance(declared, Array)
+    }
+    sizes = {name: value for name, value in checked.items() if type(value) is int}
+    for name, declared in spec.items():
+        value = values[name]
+        if not isinstance(declared, Array) or (value is None and declared.optional):
+            checked.setdefault(name, value)
+            continue
+        if not isinstance(value, np.ndarray):
+            raise StateError(f"{where} {name}: must be an array; got {type(value).__name__}.")
+        check_header(value.shape, value.dtype, declared, sizes, f"{where} {name}")
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise StateError(f"{where} {name}: contains NaN or infinite values.")
+        checked[name] = value
+    return checked
+
+
+def check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None:
+    """Check an array's ``shape`` and ``dtype`` (e.g. read from a file's header, before its
+    data) against ``declared``; ``sizes`` collects the named sizes seen so far."""
+    if np.dtype(dtype) != np.dtype(declared.dtype):
+        raise StateError(f"{name}: dtype must be {declared.dtype}; got {dtype}.")
+    if len(shape) != len(declared.shape):
+        raise StateError(f"{name}: must have {len(declared.shape)} axes; got shape {shape}.")
+    if math.prod(shape) > MAX_NUMBERS:
+        raise StateError(f"{name}: {math.prod(shape):,} numbers is more than a model holds.")
+    for size, expected in zip(shape, declared.shape, strict=True):
+        expected = sizes.setdefault(expected, size) if isinstance(expected, str) else expected
+        if size != expected or size < 1:
+            raise StateError(f"{name}: shape must be {declared.shape}; got {shape}.")
+
+
+__all__ = ["Array", "Choice", "Either", "History", "Items", "Number", "StateError", "check"]
