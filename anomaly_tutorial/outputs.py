@@ -18,9 +18,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from anomaly_tutorial import filekinds, temporaries
 from anomaly_tutorial.errors import OutputError
 
 MANIFEST = ".anomaly-tutorial-outputs.json"
@@ -33,11 +33,7 @@ def check_targets(paths, force: bool = False) -> None:
     are fine if they can be created; nothing is created or changed here.
     """
     for path in map(Path, paths):
-        folder = _existing_ancestor(path.parent)
-        if not folder.is_dir():
-            raise OutputError(f"Cannot write {path}: {folder} is a file, not a folder.")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"Cannot write {path}: folder {folder} is not writable.")
+        check_folder(path.parent, path)
         if path.is_dir():
             raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
         if path.exists() or path.is_symlink():
@@ -51,6 +47,20 @@ def check_targets(paths, force: bool = False) -> None:
                 )
 
 
+def check_folder(folder, path=None) -> None:
+    """Raise :class:`OutputError` unless files can be written into ``folder``: it is a folder,
+    or can be made in the nearest folder that exists, and that is writable. ``path`` is the
+    file named in messages (default: ``folder``)."""
+    folder = Path(folder)
+    path = folder if path is None else path
+    existing = _existing_ancestor(folder)
+    if not existing.is_dir():
+        what = filekinds.describe(existing)
+        raise OutputError(f"Cannot write {path}: {existing} is {what}, not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"Cannot write {path}: folder {existing} is not writable.")
+
+
 def write_files(contents: dict, force: bool = False) -> None:
     """Write ``{path: bytes}``: all checked first, each under a temporary name, then renamed.
 
@@ -58,7 +68,7 @@ def write_files(contents: dict, force: bool = False) -> None:
     writing leaves every earlier file as it was.
     """
     check_targets(contents, force)
-    with staging() as staged:
+    with staging(force) as staged:
         for path, data in contents.items():
             staged.write(path, data)
 
@@ -68,20 +78,30 @@ class Staging:
     to their real names by :meth:`commit`, or all removed by :meth:`discard`.
 
     Check the targets first (:func:`check_targets`). Only the names, not the contents, are kept
-    in memory, so a command can write any number of files.
+    in memory, so a command can write any number of files. What is at each target when its file
+    is opened is remembered: :meth:`commit` never replaces a file that appeared or changed
+    since (another program's, or a second run's), and replaces an existing one only with
+    ``force`` and only if it is still this program's own, unchanged.
     """
 
-    def __init__(self):
-        self._staged = []  # (temporary name, real name, checksum or None), as strings
-        self._created = []
+    def __init__(self, force: bool = False):
+        self.force = force
+        self._staged = []  # _Staged entries, names as strings
+        self._created = []  # folders made for the files, to remove again on failure
+        self._cleaned = set()  # folders already rid of stale temporary files
 
     @contextlib.contextmanager
     def open(self, path):
         """A binary stream to write ``path``'s contents into (its temporary file)."""
         path = Path(path)
-        self._created.extend(_make_folders(path.parent))
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        self._staged.append((temporary, str(path), None))
+        check_targets([path], self.force)
+        found = _checksum(path.read_bytes()) if path.exists() else None
+        self._created.extend(make_folders(path.parent))
+        if path.parent not in self._cleaned:
+            temporaries.remove_stale(path.parent)
+            self._cleaned.add(path.parent)
+        handle, temporary = temporaries.make_file(path.parent)
+        self._staged.append(_Staged(temporary, str(path), found))
         with os.fdopen(handle, "wb") as stream:
             yield stream
 
@@ -89,41 +109,111 @@ class Staging:
         """Write the bytes ``data`` as ``path``."""
         with self.open(path) as stream:
             stream.write(data)
-        temporary, path, _ = self._staged[-1]
-        self._staged[-1] = (temporary, path, _checksum(data))
+        self._staged[-1].checksum = _checksum(data)
 
     def commit(self) -> None:
-        """Rename every file to its real name, and list it in its folder's manifest."""
-        written = {}
-        for temporary, path, checksum in self._staged:
-            checksum = checksum or _checksum(Path(temporary).read_bytes())
-            os.replace(temporary, path)
-            written.setdefault(Path(path).parent, {})[Path(path).name] = checksum
-        for folder, checksums in written.items():
-            _record(folder, checksums)
+        """List every file in its folder's manifest, then rename each to its real name.
+
+        The manifest comes first: a crash in between leaves a listed file not yet there, never
+        a file of ours that ``--force`` would refuse to replace. A file replaced is listed with
+        both checksums until it is.
+        """
+        by_folder = {}
+        for staged in self._staged:
+            staged.checksum = staged.checksum or _checksum(Path(staged.temporary).read_bytes())
+            by_folder.setdefault(Path(staged.path).parent, []).append(staged)
+        for folder, files in by_folder.items():
+            _record(folder, {Path(f.path).name: _listed(f.found, f.checksum) for f in files})
+        done = 0
+        try:
+            for staged in self._staged:
+                _expose(staged)
+                done += 1
+        finally:
+            for folder, files in by_folder.items():
+                exposed = [f for f in files if f in self._staged[:done]]
+                _record(
+                    folder,
+                    {Path(f.path).name: f.checksum for f in exposed},
+                    {Path(f.path).name: (f.found, f.checksum) for f in files if f not in exposed},
+                )
         self._staged = []
 
     def discard(self) -> None:
         """Remove every temporary file, and the folders made for them if they are empty."""
-        for temporary, _, _ in self._staged:
+        for staged in self._staged:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+                os.unlink(staged.temporary)
         for folder in reversed(self._created):  # only the folders made here, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
         self._staged = []
 
 
+class _Staged:
+    """One file of a :class:`Staging`: where it is written, where it goes, and the checksum
+    of what was at its real name when it was opened (None: nothing was)."""
+
+    def __init__(self, temporary: str, path: str, found: str | None):
+        self.temporary, self.path, self.found = temporary, path, found
+        self.checksum = None
+
+
 @contextlib.contextmanager
-def staging():
+def staging(force: bool = False):
     """A :class:`Staging` that commits when the block ends, or discards on any error."""
-    staged = Staging()
+    staged = Staging(force)
     try:
         yield staged
         staged.commit()
     except BaseException:
         staged.discard()
         raise
+
+
+def _expose(staged: _Staged) -> None:
+    """Rename a written file to its real name: a new name with a rename that never replaces;
+    an existing file is first moved aside and compared with what was there at the start."""
+    path = Path(staged.path)
+    aside = None
+    if staged.found is not None:
+        aside = temporaries.new_name(path.parent)
+        try:
+            rename_new(path, aside)
+        except FileNotFoundError:  # removed meanwhile: nothing to replace any more
+            aside = None
+        else:
+            if not _holds(aside, staged.found):
+                _put_back(aside, path)
+                raise OutputError(
+                    f"{path} was changed by another program while this one ran; it was left "
+                    "as it is and nothing was written to it."
+                )
+    try:
+        rename_new(staged.temporary, path)
+    except FileExistsError:
+        if aside is not None:
+            os.unlink(aside)  # our own earlier output, due to be replaced anyway
+        raise OutputError(
+            f"{path} was created by another program (or another run) while this one ran; it "
+            "was left as it is and nothing was written to it."
+        ) from None
+    if aside is not None:
+        os.unlink(aside)
+
+
+def _holds(path: Path, checksum: str) -> bool:
+    return path.is_file() and not path.is_symlink() and _checksum(path.read_bytes()) == checksum
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    try:
+        rename_new(aside, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path} was changed by another program twice while this one ran; the first "
+            f"version was kept as {aside}."
+        ) from None
 
 
 def rename_new(source, target) -> None:
@@ -178,7 +268,10 @@ def figure_bytes(figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def _make_folders(folder: Path) -> list[Path]:
+def make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; return those made, outermost first (to remove
+    them again, innermost first, if the work fails)."""
+    folder = Path(folder)
     missing = []
     while not folder.exists():
         missing.append(folder)
@@ -189,7 +282,7 @@ def _make_folders(folder: Path) -> list[Path]:
 
 
 def _existing_ancestor(folder: Path) -> Path:
-    while not folder.exists() and folder != folder.parent:
+    while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     return folder
 
@@ -206,25 +299,49 @@ def _checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _listed(found: str | None, checksum: str):
+    """A manifest entry: the file's checksum, or both while an own file is being replaced."""
+    return checksum if found is None or found == checksum else [found, checksum]
+
+
 def _ours(path: Path) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
-    return _manifest(path.parent).get(path.name) == _checksum(path.read_bytes())
+    listed = _manifest(path.parent).get(path.name)
+    listed = listed if isinstance(listed, list) else [listed]
+    return _checksum(path.read_bytes()) in listed
 
 
-def _record(folder: Path, checksums: dict) -> None:
+def _record(folder: Path, checksums: dict, undone: dict | None = None) -> None:
+    """Set the manifest entries ``checksums``; for each name in ``undone`` (files that were not
+    written after all: ``{name: (found, checksum)}``), put back what was listed before, unless
+    another run listed something else meanwhile."""
     entries = {**_manifest(folder), **checksums}
-    handle, temporary = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=folder)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(entries, stream, indent=1, sort_keys=True)
-    os.replace(temporary, folder / MANIFEST)
+    for name, (found, checksum) in (undone or {}).items():
+        if entries.get(name) != _listed(found, checksum):
+            continue
+        if found is None:
+            del entries[name]
+        else:
+            entries[name] = found
+    handle, temporary = temporaries.make_file(folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(entries, stream, indent=1, sort_keys=True)
+        os.replace(temporary, folder / MANIFEST)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 __all__ = [
     "MANIFEST",
     "Staging",
+    "check_folder",
     "check_targets",
     "figure_bytes",
+    "make_folders",
     "rename_new",
     "staging",
     "write_files",

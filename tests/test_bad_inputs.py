@@ -202,14 +202,14 @@ def _unlistable(monkeypatch, root):
 
 
 def _unreadable_image(monkeypatch, root):
-    real = iio.improps
+    real = os.open
 
-    def improps(path, **kwargs):
+    def open_(path, *args, **kwargs):
         if Path(path).name == "003.png":
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path, **kwargs)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(iio, "improps", improps)
+    monkeypatch.setattr(os, "open", open_)
     return root
 
 
