@@ -102,7 +102,7 @@ class Staging:
             self._cleaned.add(path.parent)
         handle, temporary = temporaries.make_file(path.parent)
         self._staged.append(_Staged(temporary, str(path), found))
-        with os.fdopen(handle, "wb") as stream:
+        with _naming(path), os.fdopen(handle, "wb") as stream:
             yield stream
 
     def write(self, path, data: bytes) -> None:
@@ -121,21 +121,26 @@ class Staging:
         by_folder = {}
         for staged in self._staged:
             staged.checksum = staged.checksum or _checksum(Path(staged.temporary).read_bytes())
-            by_folder.setdefault(Path(staged.path).parent, []).append(staged)
+            by_folder.setdefault(Path(staged.path).parent, {})[Path(staged.path).name] = staged
+        listed = set()  # (folder, name) already listed with the same checksum: kept on failure
         for folder, files in by_folder.items():
-            _record(folder, {Path(f.path).name: _listed(f.found, f.checksum) for f in files})
-        done = 0
+            added = _record(folder, add={name: f.checksum for name, f in files.items()})
+            listed.update((folder, name) for name in files if name not in added)
+        exposed = set()
         try:
             for staged in self._staged:
                 _expose(staged)
-                done += 1
+                exposed.add(staged.path)
         finally:
             for folder, files in by_folder.items():
-                exposed = [f for f in files if f in self._staged[:done]]
                 _record(
                     folder,
-                    {Path(f.path).name: f.checksum for f in exposed},
-                    {Path(f.path).name: (f.found, f.checksum) for f in files if f not in exposed},
+                    only={name: f.checksum for name, f in files.items() if f.path in exposed},
+                    drop={
+                        name: f.checksum
+                        for name, f in files.items()
+                        if f.path not in exposed and (folder, name) not in listed
+                    },
                 )
         self._staged = []
 
@@ -200,6 +205,18 @@ def _expose(staged: _Staged) -> None:
         ) from None
     if aside is not None:
         os.unlink(aside)
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """An ``OSError`` without a file name (a write on a full disk) names ``path``, the file
+    the user asked for, not its temporary name."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
 
 
 def _holds(path: Path, checksum: str) -> bool:
@@ -299,40 +316,50 @@ def _checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _listed(found: str | None, checksum: str):
-    """A manifest entry: the file's checksum, or both while an own file is being replaced."""
-    return checksum if found is None or found == checksum else [found, checksum]
-
-
 def _ours(path: Path) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
-    listed = _manifest(path.parent).get(path.name)
-    listed = listed if isinstance(listed, list) else [listed]
-    return _checksum(path.read_bytes()) in listed
+    return _checksum(path.read_bytes()) in _checksums(_manifest(path.parent).get(path.name))
 
 
-def _record(folder: Path, checksums: dict, undone: dict | None = None) -> None:
-    """Set the manifest entries ``checksums``; for each name in ``undone`` (files that were not
-    written after all: ``{name: (found, checksum)}``), put back what was listed before, unless
-    another run listed something else meanwhile."""
-    entries = {**_manifest(folder), **checksums}
-    for name, (found, checksum) in (undone or {}).items():
-        if entries.get(name) != _listed(found, checksum):
-            continue
-        if found is None:
-            del entries[name]
+def _checksums(entry) -> list:
+    """A manifest entry's checksums: one, or several while files are being renamed in."""
+    return entry if isinstance(entry, list) else [] if entry is None else [entry]
+
+
+def _record(folder: Path, add=None, only=None, drop=None) -> set:
+    """Update the manifest: ``add`` a checksum to a name's (about to be renamed in), list
+    ``only`` this one (renamed in), ``drop`` one (not renamed in after all). Whatever another
+    run listed meanwhile stays listed: a file is never left unlisted by a race. Returns the
+    names whose checksum ``add`` added (it was not listed yet)."""
+    entries = _manifest(folder)
+    added = set()
+    for name, checksum in (add or {}).items():
+        if checksum not in _checksums(entries.get(name)):
+            added.add(name)
+        entries[name] = [*_checksums(entries.get(name)), checksum]
+    for name, checksum in (only or {}).items():
+        entries[name] = checksum
+    for name, checksum in (drop or {}).items():
+        kept = [listed for listed in _checksums(entries.get(name)) if listed != checksum]
+        if kept:
+            entries[name] = kept
         else:
-            entries[name] = found
+            entries.pop(name, None)
+    for name, listed in entries.items():
+        if isinstance(listed, list):
+            listed = list(dict.fromkeys(listed))
+            entries[name] = listed[0] if len(listed) == 1 else listed
     handle, temporary = temporaries.make_file(folder)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with _naming(folder / MANIFEST), os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(entries, stream, indent=1, sort_keys=True)
         os.replace(temporary, folder / MANIFEST)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    return added
 
 
 __all__ = [
