@@ -75,23 +75,24 @@ def test_a_file_created_at_a_new_target_meanwhile_is_never_replaced(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == [outputs.MANIFEST, "s.csv"]
 
 
-def test_an_own_file_changed_meanwhile_is_not_replaced_even_with_force(tmp_path):
-    target = tmp_path / "s.csv"
-    outputs.write_files({target: b"first run"})
-    with pytest.raises(OutputError, match="s.csv was changed by another program"):
-        with outputs.staging(force=True) as staged:
-            staged.write(target, b"second run")
-            target.write_bytes(b"edited meanwhile")
-    assert target.read_bytes() == b"edited meanwhile"
-    assert sorted(path.name for path in tmp_path.iterdir()) == [outputs.MANIFEST, "s.csv"]
-
-
 def test_a_csv_created_at_out_during_score_is_kept(parts, hog_model, tmp_path, monkeypatch, capsys):
     out = tmp_path / "s.csv"
     _during_scoring(monkeypatch, lambda: out.write_text("the user's own table"))
     assert _cli("score", "--model", hog_model, parts / "test" / "good", "--out", out) == 2
     assert "s.csv was created by another program" in _error_line(capsys)
     assert out.read_text() == "the user's own table"
+
+
+def test_an_own_csv_edited_during_score_is_not_replaced_even_with_force(
+    parts, hog_model, tmp_path, monkeypatch, capsys
+):
+    out, good = tmp_path / "s.csv", parts / "test" / "good"
+    assert _cli("score", "--model", hog_model, good, "--out", out) == 0
+    _during_scoring(monkeypatch, lambda: out.write_text("edited by hand meanwhile"))
+    assert _cli("score", "--model", hog_model, good, "--out", out, "--force") == 2
+    assert "s.csv was changed by another program" in _error_line(capsys)
+    assert out.read_text() == "edited by hand meanwhile"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [outputs.MANIFEST, "s.csv"]
 
 
 @pytest.mark.parametrize("force", [False, True])
