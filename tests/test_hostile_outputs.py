@@ -40,13 +40,6 @@ def _error_line(capsys) -> str:
     return errors[0]
 
 
-@pytest.fixture(scope="module")
-def hog_model(parts, tmp_path_factory):
-    model = tmp_path_factory.mktemp("models") / "hog"
-    assert _cli("train", "--detector", "hog_ocsvm", "--data", parts, "--out", model) == 0
-    return model
-
-
 def _during_scoring(monkeypatch, action):
     """Run ``action()`` once, while ``score`` scores its images (after it opened its files)."""
     real, done = scoring.score_folder, []

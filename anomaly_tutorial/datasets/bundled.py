@@ -136,15 +136,11 @@ def owned_files(manifest_path: Path, prefix: str = "") -> dict:
     """Files listed in a manifest (relative to its folder) that start with ``prefix``, with
     ``prefix`` removed, and their pixel hashes; the manifest itself counts (without a hash)
     when ``prefix`` is empty."""
-    if not manifest_path.is_file():
-        return {}
-    listed = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
     owned = {
         name.removeprefix(prefix): entry.get("sha256") if isinstance(entry, dict) else None
-        for name, entry in listed.items()
-        if name.startswith(prefix)
+        for name, entry in previous_files(manifest_path, prefix).items()
     }
-    return owned | ({MANIFEST: None} if not prefix else {})
+    return owned | ({MANIFEST: None} if not prefix and manifest_path.is_file() else {})
 
 
 def replace_folder(new: Path, target: Path, owned: dict, aside: Path) -> None:
