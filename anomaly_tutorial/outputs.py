@@ -6,6 +6,14 @@ failure leaves what was there before. Each folder written to keeps a small manif
 wrote there. An existing file is replaced only with ``force=True``, and only if the manifest
 lists it unchanged: a file the user made, or edited since, is never replaced.
 
+Other programs and other runs may write the same names at the same time: a new name is taken
+with a rename that never replaces (:func:`rename_new`), and an existing file is moved aside and
+compared with what was there when the run opened it before it is replaced; either way, a file
+that appeared or changed meanwhile is kept and the run fails with an :class:`OutputError`. The
+manifest lists a file before it appears under its name, so a run killed half-way never leaves a
+file of ours unlisted; its temporary files (:mod:`anomaly_tutorial.temporaries`) are removed by
+the next run.
+
 :func:`write_files` writes files whose bytes are at hand; :func:`staging` lets a long command
 write its files as it goes (a CSV row by row, an overlay per batch) with the same promise:
 nothing appears under its real name until everything has been written.

@@ -162,6 +162,22 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(
     )
 
 
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS, errno.ENOSPC, errno.ENAMETOOLONG])
+def test_a_system_error_is_one_line_naming_the_path(
+    code, parts, hog_model, tmp_path, monkeypatch, capsys
+):
+    import tempfile
+
+    def refused(*args, dir=None, **kwargs):
+        raise OSError(code, os.strerror(code), str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    out = tmp_path / "s.csv"
+    assert _cli("score", "--model", hog_model, parts / "test" / "good", "--out", out) == 2
+    assert f"{tmp_path}: {os.strerror(code)}." in _error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_non_utf8_out_is_printed_under_a_strict_stdout(parts, hog_model, tmp_path, monkeypatch):
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
     monkeypatch.setattr(sys, "stdout", stdout)
