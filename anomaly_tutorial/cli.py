@@ -22,6 +22,7 @@ replaces only files this program wrote (:mod:`anomaly_tutorial.outputs`).
 import argparse
 import csv
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,12 +54,29 @@ def main(argv=None) -> int:
         with progress.shown(progress.wanted(quiet)):
             return arguments.handler(arguments) or 0
     except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
-        message = " ".join(str(error).split())
-        print(f"anomaly-tutorial {arguments.command}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(arguments.command, str(error))
+    except OSError as error:  # the system's refusal: a full disk, a read-only place, ...
+        return _error(arguments.command, _system_error(error))
     except KeyboardInterrupt:
         print("anomaly-tutorial: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(command: str, message: str) -> int:
+    message = " ".join(_printable(message).split())
+    print(f"anomaly-tutorial {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _system_error(error: OSError) -> str:
+    """An ``OSError`` in one line that names its path (a full disk, a read-only file system,
+    permission denied, a name too long, ...)."""
+    reason = error.strerror or str(error)
+    paths = [path for path in (error.filename, error.filename2) if path is not None]
+    if not paths:
+        return f"{reason}."
+    named = " -> ".join(_printable(os.fsdecode(path)) for path in paths)
+    return f"{named}: {reason}."
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -196,7 +214,7 @@ def _benchmark(arguments) -> int:
         print(
             f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
         )
-    print(f"Report: {path} (numbers: {path.with_name(report.RESULTS)})")
+    print(f"Report: {_printable(path)} (numbers: {_printable(path.with_name(report.RESULTS))})")
     return 0
 
 
@@ -242,7 +260,7 @@ def _train(arguments) -> int:
         test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
         auroc = metrics.evaluate(labels, metrics.anomaly_scores(detector, test_images))
         print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
-    print(f"Saved to {arguments.out}")
+    print(f"Saved to {_printable(arguments.out)}")
     return 0
 
 
@@ -274,6 +292,7 @@ def _score(arguments) -> int:
                 "detector such as conv_autoencoder."
             )
         overlays = _overlay_paths(files, arguments.maps)
+    _check_outside_inputs([arguments.out, *overlays.values()], arguments.paths, arguments.maps)
     outputs.check_targets([arguments.out, *overlays.values()], arguments.force)
     detector = persistence.load(arguments.model)
     scale = overlay_scale(detector) if overlays else None
@@ -284,7 +303,7 @@ def _score(arguments) -> int:
     count = flagged = tiled = 0
     # Row by row into a temporary file, each overlay as its batch is scored: memory stays flat,
     # and nothing appears under its real name unless every image was scored.
-    with outputs.staging() as staged, staged.open(arguments.out) as stream:
+    with outputs.staging(arguments.force) as staged, staged.open(arguments.out) as stream:
         table = io.TextIOWrapper(stream, encoding="utf-8", newline="")
         writer = csv.writer(table)
         writer.writerow(["path", "anomaly_score", "label"])
@@ -305,7 +324,7 @@ def _score(arguments) -> int:
         f"{count / seconds:.0f} images/s" if count >= seconds else f"{seconds / count:.1f} s each"
     )
     print(
-        f"Scored {count} images, {flagged} predicted anomalous -> {arguments.out} "
+        f"Scored {count} images, {flagged} predicted anomalous -> {_printable(arguments.out)} "
         f"({seconds:.1f} s, {speed})"
     )
     if tiled:
@@ -317,7 +336,8 @@ def _score(arguments) -> int:
         )
     if overlays:
         print(
-            f"Wrote {len(overlays)} anomaly-map overlays to {arguments.maps}, all on one colour "
+            f"Wrote {len(overlays)} anomaly-map overlays to {_printable(arguments.maps)}, all on "
+            "one colour "
             f"scale: 0 to {scale['vmax']:.3g}, twice the threshold level {scale['level']:.3g} "
             f"(predict flags an image whose hottest {scale['share']:.0%} of pixels average more)."
         )
@@ -334,7 +354,7 @@ def _image_files(paths) -> list[tuple[str, Path]]:
     files = []
     for path in paths:
         if path.is_dir():
-            folder = path.name
+            folder = path.resolve().name  # ".." is the folder above, by its name
             files += [(str(file), folder) for file in imagefiles.list_images(path)]
         else:
             files.append((str(path), None))
@@ -356,6 +376,8 @@ def _overlay_paths(files, folder: Path) -> dict[str, Path]:
         name = Path(file)
         relative = Path(parent, name.name) if parent is not None else Path(name.name)
         target = folder / relative.with_name(f"{relative.stem}_map.png")
+        if relative.is_absolute() or ".." in relative.parts:  # every overlay inside --maps
+            raise UsageError(f"{file}: its overlay would land outside --maps {folder}.")
         if target in sources:
             raise UsageError(
                 f"{file} and {sources[target]} would both write {target}; score them in "
@@ -363,6 +385,23 @@ def _overlay_paths(files, folder: Path) -> dict[str, Path]:
             )
         sources[target], targets[file] = file, target
     return targets
+
+
+def _check_outside_inputs(targets, inputs, maps) -> None:
+    """Refuse outputs inside an input folder (the next run would score them as images) or onto
+    an input file; paths are compared resolved, so ``..`` and symbolic links count."""
+    named = [(target, f"output {target}") for target in targets]
+    if maps is not None:
+        named.insert(0, (maps, f"--maps {maps}"))
+    for given in inputs:
+        place = given.resolve()
+        for target, what in named:
+            resolved = target.resolve()
+            if resolved == place or (given.is_dir() and resolved.is_relative_to(place)):
+                raise UsageError(
+                    f"the {what} would land inside the input {given}: it would change the "
+                    "images given (the next run would score it too); write it elsewhere."
+                )
 
 
 def overlay_scale(detector) -> dict:
@@ -418,19 +457,32 @@ def _printable(path) -> str:
 
 
 def _make_data(arguments) -> int:
-    from anomaly_tutorial.datasets import glyphs, textures
+    from anomaly_tutorial.datasets import bundled, glyphs, textures
 
     texture_folder = textures.default_data_folder()
     glyph_folder = glyphs.default_glyphs_folder()
     if arguments.out is not None:
         texture_folder, glyph_folder = arguments.out / "textures", arguments.out / "glyphs"
-    try:
-        textures.generate_textures(texture_folder, force=arguments.force)
-        print(f"Wrote the texture data to {texture_folder}")
-        glyphs.generate_glyphs(glyph_folder, force=arguments.force)
-        print(f"Wrote the glyph data to {glyph_folder}")
+    manifests = texture_folder / bundled.MANIFEST, glyph_folder / bundled.MANIFEST
+    try:  # both checked before either is written: a refusal changes nothing
+        textures.check_output(texture_folder, force=arguments.force)
+        glyphs.check_output(glyph_folder, force=arguments.force)
     except FileExistsError as error:  # the generators' refusal to replace files
         raise UsageError(str(error)) from None
+    before = [bundled.previous_files(manifest) for manifest in manifests]
+    after = textures.generate_textures(texture_folder, force=arguments.force)["files"]
+    changed = bundled.changes(before[0], after)
+    print(f"Wrote the texture data to {_printable(texture_folder)}: {changed}.")
+    try:
+        after = glyphs.generate_glyphs(glyph_folder, force=arguments.force)["files"]
+    except (AnomalyTutorialError, OSError) as error:
+        what = str(error) if isinstance(error, AnomalyTutorialError) else _system_error(error)
+        raise UsageError(
+            f"{what} The glyph data was not changed; the texture data in "
+            f"{texture_folder} was written ({changed})."
+        ) from error
+    changed = bundled.changes(before[1], after)
+    print(f"Wrote the glyph data to {_printable(glyph_folder)}: {changed}.")
     return 0
 
 

@@ -5,6 +5,8 @@ uint8 is scaled by 1/255; anything else is rejected with a ``ValueError`` that s
 expected (an :class:`~anomaly_tutorial.errors.InputError`).
 """
 
+import os
+
 import numpy as np
 
 from anomaly_tutorial.errors import InputError
@@ -17,9 +19,30 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
 
     ``name`` is used in error messages, so that they name the argument the user passed.
     """
-    array = np.asarray(images)
+    if isinstance(images, str | bytes | os.PathLike):
+        raise InputError(
+            f"{name} is a path ({_shown(images)}), not an array of images; read the files "
+            "first with datasets.read_images(...) or datasets.image_source(...)."
+        )
+    try:
+        array = np.asarray(images)
+    except ValueError:  # NumPy refuses nested lists of different lengths
+        raise InputError(
+            f"{name} is a ragged list: its images (or their rows) differ in size. Give images of "
+            "one size, as an array (n, H, W) or (n, H, W, C); resize them first."
+        ) from None
     if array.dtype == object:
         raise InputError(f"{name} must be a numeric array of images, got dtype=object.")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(
+            f"{name} has complex values (dtype {array.dtype}); images are real numbers. Pass "
+            f"the magnitude, np.abs({name}), or the real part, {name}.real, if that is meant."
+        )
+    if array.dtype.kind in "USV":
+        raise InputError(
+            f"{name} holds text (dtype {array.dtype}), not pixels; a path is not an array of "
+            "images: read the files first with datasets.read_images(...)."
+        )
     if array.ndim == 3 and array.shape[-1] == 3:
         # (64, 64, 3) is one RGB image far more often than 64 grayscale images 3 pixels wide.
         raise InputError(
@@ -58,6 +81,11 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
             f"[{low:.3g}, {high:.3g}]. Divide by 255 (or by the data's maximum) first."
         )
     return array
+
+
+def _shown(path) -> str:
+    text = os.fsdecode(path) if isinstance(path, bytes | os.PathLike) else path
+    return repr(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
 def image_shape(images: np.ndarray) -> tuple[int, int, int]:

@@ -6,6 +6,14 @@ failure leaves what was there before. Each folder written to keeps a small manif
 wrote there. An existing file is replaced only with ``force=True``, and only if the manifest
 lists it unchanged: a file the user made, or edited since, is never replaced.
 
+Other programs and other runs may write the same names at the same time: a new name is taken
+with a rename that never replaces (:func:`rename_new`), and an existing file is moved aside and
+compared with what was there when the run opened it before it is replaced; either way, a file
+that appeared or changed meanwhile is kept and the run fails with an :class:`OutputError`. The
+manifest lists a file before it appears under its name, so a run killed half-way never leaves a
+file of ours unlisted; its temporary files (:mod:`anomaly_tutorial.temporaries`) are removed by
+the next run.
+
 :func:`write_files` writes files whose bytes are at hand; :func:`staging` lets a long command
 write its files as it goes (a CSV row by row, an overlay per batch) with the same promise:
 nothing appears under its real name until everything has been written.
@@ -18,9 +26,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from anomaly_tutorial import filekinds, temporaries
 from anomaly_tutorial.errors import OutputError
 
 MANIFEST = ".anomaly-tutorial-outputs.json"
@@ -33,11 +41,7 @@ def check_targets(paths, force: bool = False) -> None:
     are fine if they can be created; nothing is created or changed here.
     """
     for path in map(Path, paths):
-        folder = _existing_ancestor(path.parent)
-        if not folder.is_dir():
-            raise OutputError(f"Cannot write {path}: {folder} is a file, not a folder.")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"Cannot write {path}: folder {folder} is not writable.")
+        check_folder(path.parent, path)
         if path.is_dir():
             raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
         if path.exists() or path.is_symlink():
@@ -51,6 +55,20 @@ def check_targets(paths, force: bool = False) -> None:
                 )
 
 
+def check_folder(folder, path=None) -> None:
+    """Raise :class:`OutputError` unless files can be written into ``folder``: it is a folder,
+    or can be made in the nearest folder that exists, and that is writable. ``path`` is the
+    file named in messages (default: ``folder``)."""
+    folder = Path(folder)
+    path = folder if path is None else path
+    existing = _existing_ancestor(folder)
+    if not existing.is_dir():
+        what = filekinds.describe(existing)
+        raise OutputError(f"Cannot write {path}: {existing} is {what}, not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"Cannot write {path}: folder {existing} is not writable.")
+
+
 def write_files(contents: dict, force: bool = False) -> None:
     """Write ``{path: bytes}``: all checked first, each under a temporary name, then renamed.
 
@@ -58,7 +76,7 @@ def write_files(contents: dict, force: bool = False) -> None:
     writing leaves every earlier file as it was.
     """
     check_targets(contents, force)
-    with staging() as staged:
+    with staging(force) as staged:
         for path, data in contents.items():
             staged.write(path, data)
 
@@ -68,62 +86,159 @@ class Staging:
     to their real names by :meth:`commit`, or all removed by :meth:`discard`.
 
     Check the targets first (:func:`check_targets`). Only the names, not the contents, are kept
-    in memory, so a command can write any number of files.
+    in memory, so a command can write any number of files. What is at each target when its file
+    is opened is remembered: :meth:`commit` never replaces a file that appeared or changed
+    since (another program's, or a second run's), and replaces an existing one only with
+    ``force`` and only if it is still this program's own, unchanged.
     """
 
-    def __init__(self):
-        self._staged = []  # (temporary name, real name, checksum or None), as strings
-        self._created = []
+    def __init__(self, force: bool = False):
+        self.force = force
+        self._staged = []  # _Staged entries, names as strings
+        self._created = []  # folders made for the files, to remove again on failure
+        self._cleaned = set()  # folders already rid of stale temporary files
 
     @contextlib.contextmanager
     def open(self, path):
         """A binary stream to write ``path``'s contents into (its temporary file)."""
         path = Path(path)
-        self._created.extend(_make_folders(path.parent))
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        self._staged.append((temporary, str(path), None))
-        with os.fdopen(handle, "wb") as stream:
+        check_targets([path], self.force)
+        found = _checksum(path.read_bytes()) if path.exists() else None
+        self._created.extend(make_folders(path.parent))
+        if path.parent not in self._cleaned:
+            temporaries.remove_stale(path.parent)
+            self._cleaned.add(path.parent)
+        handle, temporary = temporaries.make_file(path.parent)
+        self._staged.append(_Staged(temporary, str(path), found))
+        with _naming(path), os.fdopen(handle, "wb") as stream:
             yield stream
 
     def write(self, path, data: bytes) -> None:
         """Write the bytes ``data`` as ``path``."""
         with self.open(path) as stream:
             stream.write(data)
-        temporary, path, _ = self._staged[-1]
-        self._staged[-1] = (temporary, path, _checksum(data))
+        self._staged[-1].checksum = _checksum(data)
 
     def commit(self) -> None:
-        """Rename every file to its real name, and list it in its folder's manifest."""
-        written = {}
-        for temporary, path, checksum in self._staged:
-            checksum = checksum or _checksum(Path(temporary).read_bytes())
-            os.replace(temporary, path)
-            written.setdefault(Path(path).parent, {})[Path(path).name] = checksum
-        for folder, checksums in written.items():
-            _record(folder, checksums)
+        """List every file in its folder's manifest, then rename each to its real name.
+
+        The manifest comes first: a crash in between leaves a listed file not yet there, never
+        a file of ours that ``--force`` would refuse to replace. A file replaced is listed with
+        both checksums until it is.
+        """
+        by_folder = {}
+        for staged in self._staged:
+            staged.checksum = staged.checksum or _checksum(Path(staged.temporary).read_bytes())
+            by_folder.setdefault(Path(staged.path).parent, {})[Path(staged.path).name] = staged
+        listed = set()  # (folder, name) already listed with the same checksum: kept on failure
+        for folder, files in by_folder.items():
+            added = _record(folder, add={name: f.checksum for name, f in files.items()})
+            listed.update((folder, name) for name in files if name not in added)
+        exposed = set()
+        try:
+            for staged in self._staged:
+                _expose(staged)
+                exposed.add(staged.path)
+        finally:
+            for folder, files in by_folder.items():
+                _record(
+                    folder,
+                    only={name: f.checksum for name, f in files.items() if f.path in exposed},
+                    drop={
+                        name: f.checksum
+                        for name, f in files.items()
+                        if f.path not in exposed and (folder, name) not in listed
+                    },
+                )
         self._staged = []
 
     def discard(self) -> None:
         """Remove every temporary file, and the folders made for them if they are empty."""
-        for temporary, _, _ in self._staged:
+        for staged in self._staged:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+                os.unlink(staged.temporary)
         for folder in reversed(self._created):  # only the folders made here, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
         self._staged = []
 
 
+class _Staged:
+    """One file of a :class:`Staging`: where it is written, where it goes, and the checksum
+    of what was at its real name when it was opened (None: nothing was)."""
+
+    def __init__(self, temporary: str, path: str, found: str | None):
+        self.temporary, self.path, self.found = temporary, path, found
+        self.checksum = None
+
+
 @contextlib.contextmanager
-def staging():
+def staging(force: bool = False):
     """A :class:`Staging` that commits when the block ends, or discards on any error."""
-    staged = Staging()
+    staged = Staging(force)
     try:
         yield staged
         staged.commit()
     except BaseException:
         staged.discard()
         raise
+
+
+def _expose(staged: _Staged) -> None:
+    """Rename a written file to its real name: a new name with a rename that never replaces;
+    an existing file is first moved aside and compared with what was there at the start."""
+    path = Path(staged.path)
+    aside = None
+    if staged.found is not None:
+        aside = temporaries.new_name(path.parent)
+        try:
+            rename_new(path, aside)
+        except FileNotFoundError:  # removed meanwhile: nothing to replace any more
+            aside = None
+        else:
+            if not _holds(aside, staged.found):
+                _put_back(aside, path)
+                raise OutputError(
+                    f"{path} was changed by another program while this one ran; it was left "
+                    "as it is and nothing was written to it."
+                )
+    try:
+        rename_new(staged.temporary, path)
+    except FileExistsError:
+        if aside is not None:
+            os.unlink(aside)  # our own earlier output, due to be replaced anyway
+        raise OutputError(
+            f"{path} was created by another program (or another run) while this one ran; it "
+            "was left as it is and nothing was written to it."
+        ) from None
+    if aside is not None:
+        os.unlink(aside)
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """An ``OSError`` without a file name (a write on a full disk) names ``path``, the file
+    the user asked for, not its temporary name."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+def _holds(path: Path, checksum: str) -> bool:
+    return path.is_file() and not path.is_symlink() and _checksum(path.read_bytes()) == checksum
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    try:
+        rename_new(aside, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path} was changed by another program twice while this one ran; the first "
+            f"version was kept as {aside}."
+        ) from None
 
 
 def rename_new(source, target) -> None:
@@ -178,7 +293,10 @@ def figure_bytes(figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def _make_folders(folder: Path) -> list[Path]:
+def make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; return those made, outermost first (to remove
+    them again, innermost first, if the work fails)."""
+    folder = Path(folder)
     missing = []
     while not folder.exists():
         missing.append(folder)
@@ -189,7 +307,7 @@ def _make_folders(folder: Path) -> list[Path]:
 
 
 def _existing_ancestor(folder: Path) -> Path:
-    while not folder.exists() and folder != folder.parent:
+    while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     return folder
 
@@ -209,22 +327,56 @@ def _checksum(data: bytes) -> str:
 def _ours(path: Path) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
-    return _manifest(path.parent).get(path.name) == _checksum(path.read_bytes())
+    return _checksum(path.read_bytes()) in _checksums(_manifest(path.parent).get(path.name))
 
 
-def _record(folder: Path, checksums: dict) -> None:
-    entries = {**_manifest(folder), **checksums}
-    handle, temporary = tempfile.mkstemp(prefix=f"{MANIFEST}.", dir=folder)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(entries, stream, indent=1, sort_keys=True)
-    os.replace(temporary, folder / MANIFEST)
+def _checksums(entry) -> list:
+    """A manifest entry's checksums: one, or several while files are being renamed in."""
+    return entry if isinstance(entry, list) else [] if entry is None else [entry]
+
+
+def _record(folder: Path, add=None, only=None, drop=None) -> set:
+    """Update the manifest: ``add`` a checksum to a name's (about to be renamed in), list
+    ``only`` this one (renamed in), ``drop`` one (not renamed in after all). Whatever another
+    run listed meanwhile stays listed: a file is never left unlisted by a race. Returns the
+    names whose checksum ``add`` added (it was not listed yet)."""
+    entries = _manifest(folder)
+    added = set()
+    for name, checksum in (add or {}).items():
+        if checksum not in _checksums(entries.get(name)):
+            added.add(name)
+        entries[name] = [*_checksums(entries.get(name)), checksum]
+    for name, checksum in (only or {}).items():
+        entries[name] = checksum
+    for name, checksum in (drop or {}).items():
+        kept = [listed for listed in _checksums(entries.get(name)) if listed != checksum]
+        if kept:
+            entries[name] = kept
+        else:
+            entries.pop(name, None)
+    for name, listed in entries.items():
+        if isinstance(listed, list):
+            listed = list(dict.fromkeys(listed))
+            entries[name] = listed[0] if len(listed) == 1 else listed
+    handle, temporary = temporaries.make_file(folder)
+    try:
+        with _naming(folder / MANIFEST), os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(entries, stream, indent=1, sort_keys=True)
+        os.replace(temporary, folder / MANIFEST)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return added
 
 
 __all__ = [
     "MANIFEST",
     "Staging",
+    "check_folder",
     "check_targets",
     "figure_bytes",
+    "make_folders",
     "rename_new",
     "staging",
     "write_files",

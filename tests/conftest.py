@@ -1,6 +1,6 @@
 """Shared test settings: a non-interactive plotting backend and quick mode for every unit test,
 the notebooks run exactly as a learner runs them, and the small brick folder the command-line
-tests train on."""
+tests train on (and the model they score with)."""
 
 import os
 
@@ -37,6 +37,17 @@ def parts(tmp_path_factory):
     small = datasets.load_textures("brick", "dev").subset(n_train=40, n_test_per_type=3)
     datasets.write_folder(small, folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def hog_model(parts, tmp_path_factory):
+    """A hog_ocsvm model trained on ``parts`` with the command line, as a user would."""
+    from anomaly_tutorial import cli
+
+    model = tmp_path_factory.mktemp("models") / "hog"
+    words = ["train", "--detector", "hog_ocsvm", "--data", parts, "--out", model]
+    assert cli.main([str(word) for word in words]) == 0
+    return model
 
 
 def _start_learner_kernel(start):

@@ -140,6 +140,10 @@ LOADER_CASES = {
     ),
     "bad resize option": (lambda root, mp: (root, {"resize": (0, 5)}), "resize"),
     "bad color option": (lambda root, mp: (root, {"color": "grey"}), "color"),
+    "FIFO named .png": (
+        lambda root, mp: _fifo(root / "train" / "good" / "pipe.png", root),
+        "pipe.png: is a FIFO (named pipe), not an image file",
+    ),
     "read_images: missing file": (lambda root, mp: [root / "no.png"], "does not exist"),
     "read_images: text file": (lambda root, mp: [_file(root / "a.txt")], "not an image file"),
     "read_images: no paths": (lambda root, mp: [], "no paths"),
@@ -150,6 +154,11 @@ LOADER_CASES = {
 def _file(path, result=None, data=b"x"):
     path.write_bytes(data)
     return result if result is not None else path
+
+
+def _fifo(path, result):
+    os.mkfifo(path)  # opening it would wait for a writer forever
+    return result
 
 
 def _image(path, root, pixels=None):
@@ -201,14 +210,14 @@ def _unlistable(monkeypatch, root):
 
 
 def _unreadable_image(monkeypatch, root):
-    real = iio.improps
+    real = os.open
 
-    def improps(path, **kwargs):
+    def open_(path, *args, **kwargs):
         if Path(path).name == "003.png":
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path, **kwargs)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(iio, "improps", improps)
+    monkeypatch.setattr(os, "open", open_)
     return root
 
 
@@ -282,11 +291,18 @@ CLI_CASES = {
     "score: maps without maps": (["score", "--model", "{hog}", "{good}", "--maps", "maps"], "has no anomaly maps"),
     "score: maps name clash": (["score", "--model", "{ae}", "{a_000}", "{b_000}", "--maps", "maps"], "would both write"),
     "score: non-UTF-8 file name": (["score", "--model", "{hog}", "{latin1}"], "not valid UTF-8"),
+    "score: a FIFO named .png": (["score", "--model", "{hog}", "{fifo}"], "pipe.png: is a FIFO (named pipe)"),
+    "score: --out inside an input folder": (["score", "--model", "{hog}", "{good}", "--out", "{good}/s.csv"], "would land inside the input"),
+    "score: --maps inside an input folder": (["score", "--model", "{ae}", "{good}", "--maps", "{good}/maps"], "--maps"),
+    "score: --out onto an input image": (["score", "--model", "{hog}", "{a_000}", "--out", "{a_000}", "--force"], "would land inside the input"),
+    "score: a path over 4096 characters": (["score", "--model", "{hog}", "{long}.png"], "File name too long"),
+    "score: --out over 4096 characters": (["score", "--model", "{hog}", "{good}", "--out", "{long}.csv"], "File name too long"),
     "benchmark: unknown dataset": (["benchmark", "--quick", "--datasets", "mnist", "--out", "r"], "mnist"),
     "benchmark: report exists": (["benchmark", "--quick", "--datasets", "faces", "--out", "{report}"], "Use --force"),
     "benchmark: a user's figure": (["benchmark", "--quick", "--datasets", "faces", "--detectors", "hog_ocsvm", "--out", "{figure}", "--force"], "roc_faces.png exists and was not written"),
     "benchmark: out is a file": (["benchmark", "--quick", "--datasets", "faces", "--out", "{file}"], "is a file, not a folder"),
     "make-data: generator refuses": (["make-data", "--out", "{data}"], "already exists; pass force=True"),
+    "make-data: out is a file": (["make-data", "--out", "{file}"], "mine.csv is a file, not a folder"),
 }  # fmt: skip
 
 
@@ -310,6 +326,8 @@ def _cli_places(tmp_path: Path, models: Path, monkeypatch) -> dict:
         places[f"{folder}_000"] = shutil.copy(data / "test/good/000.png", _mkdir(tmp_path / folder))
     latin1 = os.fsdecode(b"caf\xe9.png")  # not UTF-8: Python keeps it as a surrogate escape
     places["latin1"] = shutil.copy(data / "test/good/000.png", tmp_path / latin1)
+    places["fifo"] = _fifo(tmp_path / "pipe.png", tmp_path / "pipe.png")
+    places["long"] = "/".join(["d" * 200] * 25)  # 5024 characters: more than PATH_MAX
     places["report"] = _mkdir(tmp_path / "report")
     _file(places["report"] / "benchmark.md")
     places["figure"] = _mkdir(tmp_path / "figure")
@@ -375,6 +393,10 @@ API_CASES = {
     "no images": (lambda s, t: as_images(np.zeros((0, 4, 4))), "no images"),
     "two channels": (lambda s, t: as_images(np.zeros((2, 4, 4, 2))), "channels"),
     "1x1 images": (lambda s, t: as_images(np.zeros((2, 1, 1))), "at least 2x2"),
+    "ragged list": (lambda s, t: as_images([np.zeros((4, 4)), np.zeros((5, 4))]), "X is a ragged list"),
+    "ragged list to fit": (lambda s, t: make_detector("hog_ocsvm").fit([[[0.0] * 8] * 8] * 4 + [[[0.0] * 8] * 9]), "X is a ragged list"),
+    "complex images": (lambda s, t: as_images(np.zeros((2, 4, 4), complex)), "X has complex values"),
+    "a path to score_samples": (lambda s, t: _fitted_hog().score_samples("folder"), "X is a path ('folder'), not an array"),
     "fit on one image": (
         lambda s, t: make_detector("hog_ocsvm").fit(np.zeros((1, 8, 8))),
         "Cannot hold out validation_fraction=0.2 of 1 image",

@@ -40,13 +40,6 @@ def _rows(path):
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module")
-def hog_model(parts, tmp_path_factory):
-    model = tmp_path_factory.mktemp("models") / "hog"
-    assert _cli("train", "--detector", "hog_ocsvm", "--data", parts, "--out", model) == 0
-    return model
-
-
 def test_train_then_score_from_the_command_line(parts, tmp_path):
     trained = _run(*"train --detector hog_ocsvm --out model --data".split(), parts, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr

@@ -6,14 +6,19 @@ first use (``ANOMALY_TUTORIAL_DATA`` or ``~/.cache/anomaly_tutorial``). Nothing 
 Each collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
-import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
+
+from anomaly_tutorial import filekinds, temporaries
+from anomaly_tutorial.datasets import imagefiles
+from anomaly_tutorial.errors import AnomalyTutorialError
+from anomaly_tutorial.outputs import make_folders, rename_new
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 MANIFEST = "manifest.json"
@@ -50,17 +55,19 @@ def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
     """``bundled`` if ``ready(bundled)``, else ``cached``, generated there on first use.
 
     ``generate(staging)`` writes the folder's content into an empty staging folder, which is
-    then renamed to ``cached``: a rename is atomic, so a parallel process sees the whole
-    folder or none of it.
+    then renamed to ``cached`` with a rename that never replaces (:func:`~anomaly_tutorial.
+    outputs.rename_new`): a parallel process sees the whole folder or none of it, and a folder
+    another process put there first is kept.
     """
     if ready(bundled):
         return bundled
     if not ready(cached):
         cached.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=cached.parent))
+        temporaries.remove_stale(cached.parent)
+        staging = temporaries.make_folder(cached.parent)
         try:
             generate(staging)
-            os.rename(staging, cached)
+            rename_new(staging, cached)
         except OSError:
             if not ready(cached):
                 raise
@@ -69,35 +76,119 @@ def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
     return cached
 
 
-def check_replaceable(folder: Path, owned, force: bool) -> None:
-    """Refuse to replace ``folder`` without ``force``, or when it holds a file that is not in
-    ``owned`` (paths relative to ``folder`` that the generator wrote): a file of the user's is
-    never deleted."""
-    if not folder.exists():
+def check_replaceable(folder: Path, owned: dict, force: bool, shown: Path | None = None) -> None:
+    """Refuse to replace ``folder`` without ``force``, or when it holds anything the generator
+    did not write: a file, folder or link not in ``owned`` (``{path relative to folder: pixel
+    hash, or None for a file without pixels}``, see :func:`owned_files`), or a generated image
+    whose pixels were changed since. Nothing of the user's is ever deleted. ``shown`` is the
+    name used in messages (default ``folder``).
+    """
+    shown = folder if shown is None else shown
+    if not os.path.lexists(folder):
         return
+    what = filekinds.describe(folder)
+    if what != "a folder":
+        raise FileExistsError(f"{shown}: is {what}, not a folder of generated data; move it away.")
     if not force:
         raise FileExistsError(
-            f"{folder}: already exists; pass force=True (or --force) to regenerate it."
+            f"{shown}: already exists; pass force=True (or --force) to regenerate it."
         )
-    owned = set(owned)
-    foreign = sorted(
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if not path.is_dir() and path.relative_to(folder).as_posix() not in owned
-    )
+    folders = {str(parent) for name in owned for parent in PurePosixPath(name).parents}
+    foreign, changed = [], []
+    for parent, subfolders, files in os.walk(folder):
+        for name in sorted(subfolders) + sorted(files):
+            path = Path(parent, name)
+            relative = path.relative_to(folder).as_posix()
+            what = filekinds.describe(path)
+            if what == "a folder" and relative in folders:
+                continue
+            if what == "a file" and relative in owned:
+                if owned[relative] is not None and _pixel_hash_of(path) != owned[relative]:
+                    changed.append(relative)
+                continue
+            foreign.append(f"{relative} ({what})")
     if foreign:
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise FileExistsError(
-            f"{folder}: holds files the generator did not write ({', '.join(foreign[:3])}{more});"
-            " move them elsewhere first. Nothing was changed."
+            f"{shown}: holds what the generator did not write: {_some(foreign)}; move them "
+            "elsewhere first. Nothing was changed."
+        )
+    if changed:
+        raise FileExistsError(
+            f"{shown}: holds generated images whose pixels were changed since: "
+            f"{_some(changed)}; they are never replaced: move them elsewhere first. Nothing was "
+            "changed."
         )
 
 
-def owned_files(manifest_path: Path, prefix: str = "") -> set:
+def _some(names: list[str]) -> str:
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
+
+
+def _pixel_hash_of(path: Path) -> str | None:
+    try:
+        return pixel_hash(imagefiles.read_pixels(path))
+    except (AnomalyTutorialError, OSError):
+        return None
+
+
+def owned_files(manifest_path: Path, prefix: str = "") -> dict:
     """Files listed in a manifest (relative to its folder) that start with ``prefix``, with
-    ``prefix`` removed; the manifest itself counts when ``prefix`` is empty."""
+    ``prefix`` removed, and their pixel hashes; the manifest itself counts (without a hash)
+    when ``prefix`` is empty."""
+    owned = {
+        name.removeprefix(prefix): entry.get("sha256") if isinstance(entry, dict) else None
+        for name, entry in previous_files(manifest_path, prefix).items()
+    }
+    return owned | ({MANIFEST: None} if not prefix and manifest_path.is_file() else {})
+
+
+def replace_folder(new: Path, target: Path, owned: dict, aside: Path) -> None:
+    """Rename the folder ``new`` to ``target``, the generator's earlier ``target`` (checked
+    with :func:`check_replaceable`) moved to ``aside`` first and checked again there, so that
+    nothing put into it meanwhile is lost. Renames never replace anything."""
+    if os.path.lexists(target):
+        rename_new(target, aside)
+        try:
+            check_replaceable(aside, owned, force=True, shown=target)
+        except FileExistsError:
+            rename_new(aside, target)
+            raise
+    rename_new(new, target)
+
+
+@contextlib.contextmanager
+def new_files_in(folder: Path):
+    """A temporary folder inside ``folder`` to generate into, removed at the end; ``folder``
+    and its missing parents are made, and removed again if the block fails (when empty)."""
+    created = make_folders(folder)
+    try:
+        temporaries.remove_stale(folder)
+        staging = temporaries.make_folder(folder)
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        for made in reversed(created):
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+
+
+def changes(before: dict, after: dict) -> str:
+    """What regenerating changed, from the manifest entries before and after, in words."""
+    new = sum(name not in before for name in after)
+    changed = sum(name in before and before[name] != after[name] for name in after)
+    same = len(after) - new - changed
+    gone = sum(name not in after for name in before)
+    counts = [(new, "new"), (changed, "changed"), (same, "unchanged"), (gone, "removed")]
+    return ", ".join(f"{count} {word}" for count, word in counts if count) or "no files"
+
+
+def previous_files(manifest_path: Path, prefix: str = "") -> dict:
+    """The manifest's file entries whose names start with ``prefix`` (none if it is missing)."""
     if not manifest_path.is_file():
-        return set()
+        return {}
     listed = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
-    owned = {name.removeprefix(prefix) for name in listed if name.startswith(prefix)}
-    return owned | ({MANIFEST} if not prefix else set())
+    return {name: entry for name, entry in listed.items() if name.startswith(prefix)}

@@ -13,8 +13,6 @@ hashes (``make data`` regenerates them; an installed package generates them into
 """
 
 import functools
-import shutil
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -32,12 +30,15 @@ from anomaly_tutorial.datasets.bundled import (
     check_replaceable,
     generated_folder,
     in_checkout,
+    new_files_in,
     owned_files,
     pixel_hash,
+    replace_folder,
     write_manifest,
 )
 from anomaly_tutorial.datasets.digits import check_class, one_class_dataset
 from anomaly_tutorial.datasets.imagefiles import read_images
+from anomaly_tutorial.outputs import check_folder
 
 #: Bump when the generated pixels change, so that caches of older versions are not reused.
 GENERATOR_VERSION = 1
@@ -107,22 +108,26 @@ def make_glyphs(character: str) -> tuple[np.ndarray, list[str]]:
 def generate_glyphs(out_dir, *, force=False) -> dict:
     """Write ``out_dir/<digit>/<nnn>.png`` for the ten digits plus ``manifest.json``.
 
-    An existing folder is refused unless ``force=True``, and even then only replaced if every
-    file in it is one this generator wrote (listed in its manifest). Written into a temporary
-    folder first and moved in at the end, so a failure changes nothing.
+    An existing folder is refused unless ``force=True``, and even then only replaced if
+    everything in it is what this generator wrote (listed in its manifest, with the same
+    pixels; :func:`check_output`). Written into a temporary folder first and moved in at the
+    end, so a failure changes nothing.
     """
     out = Path(out_dir)
-    check_replaceable(out, owned_files(out / MANIFEST), force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=out.parent))
-    try:
+    check_output(out, force)
+    owned = owned_files(out / MANIFEST)
+    with new_files_in(out.parent) as staging:
         manifest = _write_collection(staging / "new")
-        if out.exists():
-            out.rename(staging / "old")  # only our own files (checked above)
-        (staging / "new").rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        replace_folder(staging / "new", out, owned, staging / "old")
     return manifest
+
+
+def check_output(out_dir, force=False) -> None:
+    """Raise unless :func:`generate_glyphs` may write ``out_dir`` (``FileExistsError`` naming
+    what would be lost, or an ``OutputError``); nothing changes."""
+    out = Path(out_dir)
+    check_folder(out.parent, out)
+    check_replaceable(out, owned_files(out / MANIFEST), force)
 
 
 def _write_collection(root: Path) -> dict:

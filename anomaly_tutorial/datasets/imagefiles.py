@@ -4,7 +4,10 @@ Every problem with a user's files raises :class:`DatasetError` naming the path a
 wrong, so that a learner can fix the folder instead of reading a traceback from Pillow.
 """
 
+import contextlib
+import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import numpy as np
 from skimage import color as skcolor
 from skimage import transform
 
+from anomaly_tutorial import filekinds
 from anomaly_tutorial.errors import DatasetError, InputError
 
 #: File types read as images (lower case). Anything else in an image folder is an error.
@@ -43,13 +47,19 @@ def _natural_key(path: Path):
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files of ``folder``; raise on sub-folders, other files, or no images at all."""
+    """Image files of ``folder``; raise on sub-folders, other files, or no images at all.
+
+    Only regular files (or symbolic links to them) are images: a FIFO named ``x.png`` is
+    refused by name, found with ``lstat``, never opened.
+    """
     files = []
     for entry in visible_entries(folder):
         if entry.is_dir():
+            what = "sub-folder" if filekinds.describe(entry) == "a folder" else "link to a folder"
             raise DatasetError(
-                f"{entry}: unexpected sub-folder; {folder} should contain only image files."
+                f"{entry}: unexpected {what}; {folder} should contain only image files."
             )
+        _check_regular(entry)
         if entry.suffix.lower() not in IMAGE_EXTENSIONS:
             raise DatasetError(
                 f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}). "
@@ -61,12 +71,45 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
+def _check_regular(path: Path) -> None:
+    """Raise unless ``path`` is a regular file (or a link to one); nothing is opened."""
+    if not filekinds.is_regular(path):
+        what = filekinds.describe(path)
+        if what == "nothing":
+            raise DatasetError(f"{path}: does not exist.")
+        raise DatasetError(
+            f"{path}: is {what}, not an image file; image folders hold regular files only."
+        )
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """``path`` opened for reading, never blocking: checked with ``lstat`` first, opened with
+    ``O_NONBLOCK`` and checked again on the open file (a FIFO swapped in meanwhile)."""
+    _check_regular(path)
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(handle).st_mode
+        if not stat.S_ISREG(mode):
+            raise DatasetError(
+                f"{path}: is {filekinds.kind(mode)}, not an image file; image folders hold "
+                "regular files only."
+            )
+        os.set_blocking(handle, True)
+        stream = os.fdopen(handle, "rb")
+    except BaseException:
+        os.close(handle)
+        raise
+    with stream:  # imageio may close it first
+        yield stream
+
+
 def image_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """``(height, width)`` of an image file, read from its header without decoding it.
 
     An image of more than ``max_pixels`` pixels is refused here, before anything is decoded.
     """
-    height, width = _reading(path, lambda: iio.improps(path, index=0).shape[:2])
+    height, width = _reading(path, lambda stream: iio.improps(stream, **_hints(path)).shape[:2])
     if height * width > max_pixels:
         raise DatasetError(
             f"{path}: {width}x{height} pixels, more than max_pixels={max_pixels}. "
@@ -75,13 +118,21 @@ def image_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     return int(height), int(width)
 
 
+def _hints(path: Path) -> dict:
+    # index=0: the first frame of an animated GIF or multi-page TIFF.
+    return {"index": 0, "extension": path.suffix.lower() or None}
+
+
 def _reading(path: Path, read):
-    """``read()``, with every way a file can be unreadable turned into one DatasetError."""
+    """``read(stream)`` of the opened file, with every way a file can be unreadable turned into
+    one DatasetError."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _opened(path) as stream:
             # On an unreadable file imageio tries every plugin, and its legacy ones warn.
             warnings.simplefilter("ignore", DeprecationWarning)
-            return read()
+            return read(stream)
+    except DatasetError:
+        raise
     except PermissionError:
         raise DatasetError(f"{path}: cannot read this image file (permission denied).") from None
     except Exception as error:  # imageio raises many types for unreadable files
@@ -98,9 +149,7 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     ``max_pixels`` pixels is refused before it is decoded.
     """
     image_size(path, max_pixels)
-    # index=0: the first frame of an animated GIF or multi-page TIFF.
-    array = _reading(path, lambda: iio.imread(path, index=0))
-    array = np.asarray(array)
+    array = read_pixels(path)
     if array.ndim == 2:
         array = array[..., np.newaxis]
     if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or min(array.shape[:2]) < 2:
@@ -117,6 +166,12 @@ def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         f"{path}: unsupported pixel type {array.dtype}; expected unsigned integers or floats "
         "in [0, 1]."
     )
+
+
+def read_pixels(path: Path) -> np.ndarray:
+    """The pixels of an image file's first frame as stored (no scaling, no size check), the
+    file opened as :func:`read_image` opens it."""
+    return np.asarray(_reading(path, lambda stream: iio.imread(stream, **_hints(path))))
 
 
 def check_options(resize, color) -> tuple[tuple[int, int] | None, str | None]:
@@ -188,12 +243,11 @@ def image_paths(paths) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             files.extend(list_images(path))
-        elif path.is_file():
+        else:
+            _check_regular(path)
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
                 raise DatasetError(f"{path}: not an image file.")
             files.append(path)
-        else:
-            raise DatasetError(f"{path}: does not exist.")
     if not files:
         raise DatasetError("got no paths: name at least one image file or folder.")
     return files

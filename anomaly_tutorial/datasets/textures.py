@@ -13,8 +13,6 @@ file's decoded pixels and the photo corner each patch was cut from.
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +26,16 @@ from anomaly_tutorial.datasets.bundled import (
     check_replaceable,
     generated_folder,
     in_checkout,
+    new_files_in,
     owned_files,
     pixel_hash,
+    replace_folder,
     write_manifest,
 )
 from anomaly_tutorial.datasets.dataset import GOOD, AnomalyDataset
 from anomaly_tutorial.datasets.folder import load_folder, write_folder
 from anomaly_tutorial.datasets.parts import select_part
+from anomaly_tutorial.outputs import check_folder
 
 #: Bump when the generated pixels change, so that caches of older versions are not reused.
 GENERATOR_VERSION = 2
@@ -173,25 +174,23 @@ def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) ->
     calls it; notebook 00 and ``data/README.md`` describe the result.
 
     An existing category folder is refused unless ``force=True``. Even then, it is replaced
-    only if every file in it is one this generator wrote (listed in the manifest): a file of
-    yours in there is never deleted; the call is refused and names it. Everything is written
-    into a temporary folder first and moved in at the end, so a failure changes nothing.
+    only if everything in it is what this generator wrote (listed in the manifest, with the
+    same pixels): a file, folder or link of yours in there is never deleted, nor an image whose
+    pixels you changed; the call is refused and names it (:func:`check_output`). Everything is
+    written into a temporary folder first and moved in at the end, so a failure changes
+    nothing.
     """
-    for category in categories:
-        _check_category(category)
     out = Path(out_dir)
     manifest_path = out / MANIFEST
+    check_output(out, categories, force)
     previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    for category in categories:
-        check_replaceable(out / category, owned_files(manifest_path, f"{category}/"), force)
-    out.mkdir(parents=True, exist_ok=True)
+    owned = {category: owned_files(manifest_path, f"{category}/") for category in categories}
     files = {
         path: entry
         for path, entry in previous.get("files", {}).items()
         if path.split("/")[0] not in categories
     }
-    staging = Path(tempfile.mkdtemp(prefix=".generating-", dir=out))
-    try:
+    with new_files_in(out) as staging:
         for category in categories:
             dataset, origins = make_textures(category)
             write_folder(dataset, staging / category)
@@ -204,14 +203,21 @@ def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) ->
         }
         write_manifest(staging / MANIFEST, manifest)
         for category in categories:
-            if (out / category).exists():
-                # Only our own files are in there (checked above): move them aside, then drop.
-                os.rename(out / category, staging / f"old-{category}")
-            os.rename(staging / category, out / category)
+            aside = staging / f"old-{category}"
+            replace_folder(staging / category, out / category, owned[category], aside)
         os.replace(staging / MANIFEST, manifest_path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def check_output(out_dir, categories=TEXTURE_CATEGORIES, force=False) -> None:
+    """Raise unless :func:`generate_textures` may write ``categories`` into ``out_dir``
+    (``FileExistsError`` naming what would be lost, or an ``OutputError``); nothing changes."""
+    for category in categories:
+        _check_category(category)
+    out = Path(out_dir)
+    check_folder(out)
+    for category in categories:
+        check_replaceable(out / category, owned_files(out / MANIFEST, f"{category}/"), force)
 
 
 def default_data_folder() -> Path:
