@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: The most numbers one saved array, and all of a model's, may hold (256 MB of float32).
-MAX_NUMBERS = 64 * 2**20
+#: The most numbers one saved array may hold (128 MB of float32).
+MAX_NUMBERS = 32 * 2**20
 #: The most entries a saved training history may hold per curve (one per epoch).
 MAX_EPOCHS = 100_000
 
