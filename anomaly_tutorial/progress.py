@@ -73,4 +73,15 @@ def bar(iterable=None, *, total=None, description=None, unit="it", verbose=0, **
     )
 
 
-__all__ = ["ENVIRONMENT_VARIABLE", "bar", "enabled", "shown", "wanted"]
+def keras_bars(epochs: int, verbose=0) -> list:
+    """Keras callbacks for ``fit``: tqdm's own ``TqdmCallback`` (a bar over the epochs, with the
+    losses, and one over each epoch's batches) if :func:`enabled`, else none."""
+    if not enabled(verbose):
+        return []
+    from tqdm.keras import TqdmCallback
+
+    bars = {"file": sys.stderr, "dynamic_ncols": True, "desc": "Training"}
+    return [TqdmCallback(epochs, tqdm_class=_tqdm(), **bars)]
+
+
+__all__ = ["ENVIRONMENT_VARIABLE", "bar", "enabled", "keras_bars", "shown", "wanted"]

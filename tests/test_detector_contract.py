@@ -143,6 +143,14 @@ def test_channel_axis_is_optional_for_grayscale(name, fitted, data):
 
 
 @pytest.mark.parametrize("name", ALL_DETECTORS)
+def test_n_features_in_counts_the_numbers_of_one_image(name, fitted):
+    # scikit-learn's convention for what fit saw; the image's own shape is image_shape_.
+    assert not hasattr(make_detector(name), "n_features_in_")
+    height, width, channels = fitted[name].image_shape_
+    assert fitted[name].n_features_in_ == height * width * channels
+
+
+@pytest.mark.parametrize("name", ALL_DETECTORS)
 def test_images_of_another_size_are_rejected(name, fitted):
     with pytest.raises(ValueError):
         fitted[name].score_samples(np.zeros((2, 12, 12), dtype=np.float32))

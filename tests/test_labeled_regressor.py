@@ -169,10 +169,22 @@ def test_labels_must_be_0_and_1_with_both_classes(data, labels, message):
         LabeledRegressor(epochs=1).fit(images, labels)
 
 
-def test_boolean_and_float_labels_are_accepted(data):
+def test_boolean_and_float_labels_give_the_same_detector_as_ints(data):
     images, labels = data
-    LabeledRegressor(epochs=1).fit(images, labels.astype(bool))
-    LabeledRegressor(epochs=1).fit(images, labels.astype(float))
+    scores = [
+        LabeledRegressor(epochs=1).fit(images, labels.astype(kind)).score_samples(images[:6])
+        for kind in (int, bool, float)
+    ]
+    np.testing.assert_array_equal(scores[1], scores[0])
+    np.testing.assert_array_equal(scores[2], scores[0])
+
+
+def test_fit_predict_passes_the_labels_on(data):
+    # OutlierMixin.fit_predict(X, y) calls fit(X): the labels were dropped, and fit refused.
+    images, labels = data
+    predicted = LabeledRegressor(epochs=1).fit_predict(images, labels)
+    expected = LabeledRegressor(epochs=1).fit(images, labels).predict(images)
+    np.testing.assert_array_equal(predicted, expected)
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,14 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         batches = source.batches(description=description, verbose=getattr(self, "verbose", 0))
         return np.concatenate([self.score_samples(batch) for batch in batches])
 
+    @property
+    def n_features_in_(self) -> int:
+        """Numbers in one image, ``H * W * C`` (scikit-learn's count of what ``fit`` saw per
+        sample); the image's shape itself is ``image_shape_``. Only on a fitted detector."""
+        if "image_shape_" not in vars(self):
+            raise AttributeError("n_features_in_: the detector is not fitted")
+        return int(np.prod(self.image_shape_))
+
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative means anomaly."""
         return self.score_samples(X) - self.offset_

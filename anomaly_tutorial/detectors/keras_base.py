@@ -24,50 +24,6 @@ def history_dict(history) -> dict:
     return {key: [float(value) for value in values] for key, values in history.history.items()}
 
 
-class EpochBar(keras.callbacks.Callback):
-    """Keras callback: a bar over the epochs (with the losses) and one over each epoch's batches.
-
-    Parameters
-    ----------
-    epochs : int
-        Epochs ``fit`` was asked for (early stopping may end sooner).
-    description : str, default="Training"
-        The label of the epochs bar.
-    verbose : int, default=0
-        The detector's ``verbose``; see :func:`anomaly_tutorial.progress.enabled`.
-    """
-
-    def __init__(self, epochs: int, description: str = "Training", verbose=0):
-        super().__init__()
-        self.epochs, self.description, self.verbose = epochs, description, verbose
-        self._epochs_bar = self._batches_bar = None
-
-    def on_train_begin(self, logs=None):
-        self._epochs_bar = progress.bar(
-            total=self.epochs, description=self.description, unit="epoch", verbose=self.verbose
-        )
-        steps = self.params.get("steps") if self.params else None
-        self._batches_bar = progress.bar(
-            total=steps, description="  batches", unit="batch", verbose=self.verbose, leave=False
-        )
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._batches_bar.reset()
-        self._batches_bar.set_description(f"  epoch {epoch + 1}")
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._batches_bar.update()
-
-    def on_epoch_end(self, epoch, logs=None):
-        losses = {key: f"{value:.4g}" for key, value in (logs or {}).items() if "loss" in key}
-        self._epochs_bar.set_postfix(losses, refresh=False)
-        self._epochs_bar.update()
-
-    def on_train_end(self, logs=None):
-        self._batches_bar.close()
-        self._epochs_bar.close()
-
-
 class KerasImageDetector(ImageDetector):
     """Base class of the Keras detectors: ``fit`` seeds Keras with ``random_state``.
 
@@ -153,9 +109,7 @@ class KerasImageDetector(ImageDetector):
         inputs, shards = self._network_input, batch_shards()
         data = ImageBatches(images, self.batch_size, inputs, targets, self.random_state, shards)
         validation = ImageBatches(val_images, self.batch_size, inputs, targets, shards=shards)
-        callbacks = list(callbacks)
-        if progress.enabled(self.verbose):
-            callbacks.append(EpochBar(epochs, verbose=self.verbose))
+        callbacks = [*callbacks, *progress.keras_bars(epochs, self.verbose)]
         try:
             # shuffle=False: ImageBatches shuffles with its own generator. Keras would otherwise
             # shuffle the order of the batches with Python's global random module.

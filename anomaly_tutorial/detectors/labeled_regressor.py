@@ -141,6 +141,11 @@ class LabeledRegressor(KerasImageDetector):
         tags.target_tags.required = True
         return tags
 
+    def fit_predict(self, X, y=None, **kwargs):
+        """``fit(X, y).predict(X)``: the labels go to ``fit`` (``OutlierMixin``'s version
+        would drop them)."""
+        return self.fit(X, y).predict(X)
+
     def _check_labels(self, y):
         if y is None:
             raise InputError(
