@@ -116,18 +116,6 @@ def evaluate(labels, scores, masks=None, maps=None) -> dict:
     return result
 
 
-def threshold_normal_quantile(normal_scores, quantile: float = 0.95) -> float:
-    """Threshold from *normal* validation images only: their ``quantile`` (notebook 00).
-
-    An image is an anomaly iff its score is ``> t``, so about ``1 - quantile`` of normal images
-    are flagged (5 % false alarms for the default). No anomaly is needed to choose it.
-    """
-    normal_scores = _check_scores(normal_scores, "normal_scores")
-    if not 0.0 <= quantile <= 1.0:
-        raise ValueError(f"quantile must be between 0 and 1; got {quantile!r}.")
-    return float(np.quantile(normal_scores, quantile))
-
-
 def threshold_best_f1(labels, scores) -> float:
     """The F1-optimal threshold on a *labelled validation* split (notebook 00).
 
@@ -141,19 +129,6 @@ def threshold_best_f1(labels, scores) -> float:
     if below.size == 0:
         return float(np.nextafter(lowest_flagged, -np.inf))
     return float((lowest_flagged + below.max()) / 2)
-
-
-def threshold_contamination(scores, rate: float) -> float:
-    """Threshold that flags the top ``rate`` fraction of ``scores`` (notebook 00).
-
-    Use it when you know roughly how many anomalies a batch contains. An image is an anomaly
-    iff its score is ``> t``; with ties or few scores the flagged share is approximately
-    ``rate``. ``rate`` must be in [0, 1).
-    """
-    scores = _check_scores(scores)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"rate must be in [0, 1); got {rate!r}.")
-    return float(np.quantile(scores, 1.0 - rate))
 
 
 def confusion_at(labels, scores, threshold: float) -> dict:

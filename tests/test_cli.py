@@ -131,7 +131,7 @@ def test_every_overlay_of_a_run_has_the_colour_scale_of_the_model():
     [("patch_knn", ("combined", "max", "mean")), ("conv_autoencoder", ("max", "mean"))],
 )
 def test_the_map_threshold_is_the_threshold_in_map_units(parts, name, reductions):
-    from anomaly_tutorial.detectors.reconstruction import image_scores
+    from anomaly_tutorial.detectors.anomaly_maps import image_scores
 
     data = datasets.load_folder(parts)
     detector = make_detector(name, quick=True).fit(data.train_images)

@@ -1,10 +1,10 @@
-"""AnomalyDataset, split_normal, the digits and faces tasks, and load_dataset."""
+"""AnomalyDataset, the digits and faces tasks, and load_dataset."""
 
 import numpy as np
 import pytest
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.datasets import AnomalyDataset, split_normal
+from anomaly_tutorial.datasets import AnomalyDataset
 
 
 def _dataset(**overrides):
@@ -84,26 +84,6 @@ def test_subset_without_limits_keeps_everything():
 def test_subset_rejects_non_positive_counts(bad):
     with pytest.raises(ValueError, match="n_train"):
         _dataset().subset(n_train=bad)
-
-
-def test_split_normal_is_deterministic_and_disjoint():
-    images = np.arange(50, dtype=np.float32).reshape(50, 1, 1, 1) / 50 * np.ones((1, 3, 3, 1))
-    fit, val = split_normal(images, 0.2, random_state=0)
-    assert fit.shape == (40, 3, 3, 1) and val.shape == (10, 3, 3, 1)
-    fit_ids, val_ids = set(fit[:, 0, 0, 0].tolist()), set(val[:, 0, 0, 0].tolist())
-    assert not fit_ids & val_ids and len(fit_ids | val_ids) == 50
-    np.testing.assert_array_equal(split_normal(images, 0.2, random_state=0)[1], val)
-
-
-@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1])
-def test_split_normal_rejects_fractions_outside_zero_one(fraction):
-    with pytest.raises(ValueError, match="validation_fraction"):
-        split_normal(np.zeros((10, 4, 4)), fraction)
-
-
-def test_split_normal_rejects_splits_with_an_empty_part():
-    with pytest.raises(ValueError, match="empty part"):
-        split_normal(np.zeros((3, 4, 4)), 0.1)
 
 
 def test_digits_trains_on_half_of_the_normal_digit_and_tests_on_all_others():

@@ -96,14 +96,6 @@ def test_evaluate_rejects_bad_masks_or_maps(masks, maps, message):
         metrics.evaluate(LABELS, SCORES, masks=masks, maps=maps)
 
 
-def test_normal_quantile_threshold_flags_that_share_of_normal_images():
-    normal = np.arange(1.0, 11.0)  # 1..10
-    # Linear interpolation: position 0.9 * 9 = 8.1 between 9 and 10 -> 9.1; only 10 is above.
-    assert metrics.threshold_normal_quantile(normal, quantile=0.9) == pytest.approx(9.1)
-    threshold = metrics.threshold_normal_quantile(normal)
-    assert np.mean(normal > threshold) == pytest.approx(0.1)
-
-
 def test_best_f1_threshold_sits_between_flagged_and_unflagged_scores():
     # Flag the top four (scores >= 0.35); the next score down is 0.2 -> midpoint 0.275.
     threshold = metrics.threshold_best_f1(LABELS, SCORES)
@@ -119,21 +111,9 @@ def test_best_f1_threshold_below_all_scores_when_flagging_everything_is_best():
     assert metrics.confusion_at(labels, scores, threshold)["tp"] == 3
 
 
-def test_contamination_threshold_flags_the_top_rate():
-    scores = np.arange(1.0, 11.0)
-    threshold = metrics.threshold_contamination(scores, 0.2)
-    assert threshold == pytest.approx(8.2)
-    assert np.sort(scores[scores > threshold]).tolist() == [9.0, 10.0]
-    assert not np.any(scores > metrics.threshold_contamination(scores, 0.0))
-
-
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: metrics.threshold_normal_quantile([1.0, 2.0], quantile=1.5), "quantile must"),
-        (lambda: metrics.threshold_normal_quantile([], 0.9), "normal_scores must be a non-empty"),
-        (lambda: metrics.threshold_contamination([1.0, 2.0], 1.0), r"rate must be in \[0, 1\)"),
-        (lambda: metrics.threshold_contamination([1.0, 2.0], -0.1), "rate must be"),
         (lambda: metrics.threshold_best_f1([1, 1], [0.1, 0.2]), "both normal"),
         (lambda: metrics.confusion_at([0, 1], [0.1, 0.2], np.nan), "threshold must be a finite"),
     ],

@@ -13,7 +13,7 @@ Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose sett
 ``"all"``; see :mod:`anomaly_tutorial.datasets.parts`.
 """
 
-from anomaly_tutorial.datasets.dataset import AnomalyDataset, split_normal
+from anomaly_tutorial.datasets.dataset import AnomalyDataset
 from anomaly_tutorial.datasets.digits import load_digits_one_class
 from anomaly_tutorial.datasets.faces import load_faces
 from anomaly_tutorial.datasets.folder import folder_files, load_folder, write_folder
@@ -66,7 +66,6 @@ __all__ = [
     "load_textures",
     "read_images",
     "select_part",
-    "split_normal",
     "texture_folder",
     "write_folder",
 ]

@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import model_selection
 
 from anomaly_tutorial import images as image_contract
 
@@ -167,38 +166,3 @@ def _choose(rng, index, count, name):
 
 def _pick_paths(paths, index):
     return None if paths is None else tuple(paths[i] for i in index)
-
-
-def split_normal(images, validation_fraction=0.2, random_state=0):
-    """Split normal images into ``(fit_images, val_images)`` at random (notebook 01).
-
-    The held-out normal images are what a threshold is chosen on ("flag the 5 % least normal
-    validation images"), so they must not be used for fitting.
-    """
-    images = image_contract.as_images(images, name="images")
-    check_fraction(validation_fraction, "validation_fraction")
-    fit_index, val_index = split_indices(
-        np.arange(len(images)), 1 - validation_fraction, random_state
-    )
-    return images[fit_index], images[val_index]
-
-
-def check_fraction(value, name):
-    """Raise a ValueError naming ``name`` unless 0 < ``value`` < 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1; got {value!r}.")
-
-
-def split_indices(index, first_fraction, random_state):
-    """Split ``index`` at random into two sorted parts, the first holding ``first_fraction``."""
-    index = np.asarray(index)
-    n_first = int(round(first_fraction * len(index)))
-    if n_first < 1 or n_first >= len(index):
-        raise ValueError(
-            f"Splitting {len(index)} images {first_fraction:.2f} : {1 - first_fraction:.2f} "
-            "leaves an empty part; use more images or another fraction."
-        )
-    first, second = model_selection.train_test_split(
-        index, train_size=n_first, random_state=random_state, shuffle=True
-    )
-    return np.sort(first), np.sort(second)

@@ -30,7 +30,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.detectors import networks, reconstruction, state
+from anomaly_tutorial.detectors import anomaly_maps, networks, reconstruction, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
@@ -188,7 +188,7 @@ class ConvAutoencoder(KerasImageDetector):
         "shift_share": _FRACTION,
         "noise_std": _AT_LEAST_0,
         "error": [StrOptions(set(reconstruction.ERRORS))],
-        "reduction": [StrOptions({"auto", "combined", *reconstruction.REDUCTIONS})],
+        "reduction": [StrOptions({"auto", "combined", *anomaly_maps.REDUCTIONS})],
         "error_blur": _AT_LEAST_0,
         "smoothing_sigma": _AT_LEAST_0,
         "top_fraction": _FRACTION,
@@ -299,7 +299,7 @@ class ConvAutoencoder(KerasImageDetector):
         if self.reduction_ == "combined":
             # Each score in units of its spread on held-out normal images, so that they compare.
             raw = np.concatenate([self._combined_parts(batch) for batch in val_images.batches()])
-            self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
+            self.score_mean_, self.score_scale_ = anomaly_maps.spread(raw)
 
     def _new_model(self):
         return self.build_model(self.image_shape_)
@@ -312,7 +312,7 @@ class ConvAutoencoder(KerasImageDetector):
             "layout_": state.Choice(tuple(RECIPES)),
             "latent_dim_": state.Either((state.Choice((None,)), state.Number(1, 2**16, True))),
             "mask_rate_": state.Number(0.0, 1.0),
-            "reduction_": state.Choice(("combined", *reconstruction.REDUCTIONS)),
+            "reduction_": state.Choice(("combined", *anomaly_maps.REDUCTIONS)),
             "history_": state.History(),
             "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
             "error_mean_": state.Array((height, width)),
@@ -354,7 +354,7 @@ class ConvAutoencoder(KerasImageDetector):
         maps = reconstruction.error_maps(
             images, reconstructions, self.error, blur_sigma=self.error_blur
         )
-        return reconstruction.blur(maps, self.smoothing_sigma)
+        return anomaly_maps.blur(maps, self.smoothing_sigma)
 
     def _error_settings(self) -> list:
         return [self.error, float(self.error_blur), float(self.smoothing_sigma)]
@@ -406,7 +406,7 @@ class ConvAutoencoder(KerasImageDetector):
 
     def _scores_from_maps(self, maps) -> np.ndarray:
         reduction = self.current_reduction()
-        return -reconstruction.image_scores(maps, reduction, self.top_fraction)
+        return -anomaly_maps.image_scores(maps, reduction, self.top_fraction)
 
     def combined_scores(self, X) -> np.ndarray:
         """The three anomaly scores of ``"combined"``, ``(n, 3)`` (higher = more anomalous),
@@ -419,12 +419,14 @@ class ConvAutoencoder(KerasImageDetector):
                 f"combined_scores needs a detector fitted with reduction 'combined', not "
                 f"{self.reduction_!r}."
             )
-        return (self._combined_parts(images) - self.score_mean_) / self.score_scale_
+        return anomaly_maps.z_scores(
+            self._combined_parts(images), self.score_mean_, self.score_scale_
+        )
 
     def _combined_parts(self, images):
         reconstructions, codes = self._forward(images)
         maps = self._normalised_maps(images, reconstructions)
-        local = reconstruction.image_scores(maps, "max", self.top_fraction)
+        local = anomaly_maps.image_scores(maps, "max", self.top_fraction)
         overall = np.mean(np.square(images - reconstructions), axis=(1, 2, 3))
         count = min(self.n_neighbors, len(self.codes_))
         distance = self.code_neighbors_.kneighbors(codes, count)[0].mean(axis=1)

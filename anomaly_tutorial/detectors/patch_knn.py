@@ -31,9 +31,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import state
+from anomaly_tutorial.detectors.anomaly_maps import blur, image_scores, spread, z_scores
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveReals
 from anomaly_tutorial.detectors.moments import RunningMoments
-from anomaly_tutorial.detectors.reconstruction import image_scores
 from anomaly_tutorial.features import gaussian_derivatives
 
 #: The widest Gaussian (pixels) ``scales`` may hold: a wider one costs time and says nothing
@@ -175,7 +175,7 @@ class PatchKNN(ImageDetector):
         self._derive()
         # The two reductions in units of their spread on held-out normal images.
         raw = np.concatenate([self._raw_reductions(self._maps(b)) for b in val_images.batches()])
-        self.score_mean_, self.score_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-12
+        self.score_mean_, self.score_scale_ = spread(raw)
 
     def _derive(self):
         self.neighbors_ = NearestNeighbors().fit(self.memory_bank_)
@@ -220,10 +220,7 @@ class PatchKNN(ImageDetector):
                 if self.stride_ > 1:
                     grid_map = ndimage.map_coordinates(grid_map, at, order=1, mode="nearest")
                 maps[start + offset] = grid_map
-        if self.smoothing_sigma > 0:
-            sigma = (0, self.smoothing_sigma, self.smoothing_sigma)
-            maps = ndimage.gaussian_filter(maps, sigma, mode="nearest")
-        return maps
+        return blur(maps, self.smoothing_sigma)
 
     def _raw_reductions(self, maps) -> np.ndarray:
         """``(n, 2)``: the robust maximum and the mean of each map."""
@@ -233,7 +230,7 @@ class PatchKNN(ImageDetector):
 
     def _reductions(self, maps) -> np.ndarray:
         """The two reductions in units of their spread on held-out normal images (``fit``)."""
-        return (self._raw_reductions(maps) - self.score_mean_) / self.score_scale_
+        return z_scores(self._raw_reductions(maps), self.score_mean_, self.score_scale_)
 
     def scores_from_maps(self, maps) -> np.ndarray:
         """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""

@@ -1,10 +1,10 @@
-"""Reconstruction error: from an image and its reconstruction to an anomaly map and a score.
+"""Reconstruction error: from an image and its reconstruction to an anomaly map.
 
 Notebook 03 explains each step. The error per pixel is either the squared difference or SSIM's
 dissimilarity (scored with ``skimage.metrics.structural_similarity``). Both can compare the two
-images after a light blur (``blur``), at the scale an autoencoder can reproduce: nobody can
-rebuild every grass blade exactly, and that fine detail would otherwise drown the defects. The
-map is then smoothed, and an image score is either its mean or its (robust) maximum.
+images after a light blur (:func:`.anomaly_maps.blur`), at the scale an autoencoder can
+reproduce: nobody can rebuild every grass blade exactly, and that fine detail would otherwise
+drown the defects. :mod:`.anomaly_maps` then smooths the map and reduces it to a score.
 
 :func:`ssim_loss` is SSIM in ``keras.ops``, differentiable on every backend, for training with
 ``loss="ssim"``; ``tests/test_autoencoder.py`` checks it against scikit-image.
@@ -12,23 +12,14 @@ map is then smoothed, and an image score is either its mean or its (robust) maxi
 
 import keras
 import numpy as np
-from scipy import ndimage
 from skimage.metrics import structural_similarity
 
+from anomaly_tutorial.detectors.anomaly_maps import blur
+
 ERRORS = ("mse", "ssim")
-REDUCTIONS = ("mean", "max")
 #: scikit-image's SSIM defaults: a 7x7 uniform window, K1 = 0.01, K2 = 0.03, sample covariance.
 SSIM_WINDOW = 7
 _K1, _K2 = 0.01, 0.03
-
-
-def blur(maps, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``(n, H, W)`` or ``(n, H, W, C)`` arrays over H and W only."""
-    maps = np.asarray(maps, dtype=np.float32)
-    if sigma == 0:
-        return maps
-    sigmas = (0, sigma, sigma) + (0,) * (maps.ndim - 3)
-    return ndimage.gaussian_filter(maps, sigmas, mode="nearest")
 
 
 def ssim_window(height: int, width: int) -> int:
@@ -57,22 +48,6 @@ def error_maps(images, reconstructions, error: str = "mse", blur_sigma: float = 
         )
         maps[index] = similarity.mean(axis=-1)
     return np.clip((1.0 - maps) / 2.0, 0.0, 1.0)
-
-
-def image_scores(maps, reduction: str = "max", top_fraction: float = 0.1) -> np.ndarray:
-    """One anomaly score per map: its ``"mean"``, or its ``"max"``.
-
-    The maximum is taken robustly, as the mean of the highest ``top_fraction`` of the pixels
-    (``top_fraction=0``: the single highest pixel). A defect covers a small area; averaging the
-    whole map dilutes it, one hot pixel over-reacts to noise.
-    """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}.")
-    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
-    if reduction == "mean":
-        return flat.mean(axis=1)
-    count = max(1, int(round(top_fraction * flat.shape[1])))
-    return np.partition(flat, -count, axis=1)[:, -count:].mean(axis=1)
 
 
 def ssim_maps(images, reconstructions, window: int = SSIM_WINDOW):

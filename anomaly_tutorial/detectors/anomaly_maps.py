@@ -1,0 +1,53 @@
+"""From an anomaly map to an image score: smoothing, reducing, and comparing scores.
+
+Every map detector (the autoencoder's reconstruction error, ``patch_knn``'s distances) ends the
+same way (notebook 03): the map is smoothed (:func:`blur`), reduced to one number per image
+(:func:`image_scores`: its mean, or its robust maximum), and when a detector combines several
+such numbers, each is first put in units of its spread on held-out normal images
+(:func:`spread`, :func:`z_scores`) so that they compare.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+REDUCTIONS = ("mean", "max")
+
+
+def blur(maps, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``(n, H, W)`` or ``(n, H, W, C)`` arrays over H and W only."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if sigma == 0:
+        return maps
+    sigmas = (0, sigma, sigma) + (0,) * (maps.ndim - 3)
+    return ndimage.gaussian_filter(maps, sigmas, mode="nearest")
+
+
+def image_scores(maps, reduction: str = "max", top_fraction: float = 0.1) -> np.ndarray:
+    """One anomaly score per map: its ``"mean"``, or its ``"max"``.
+
+    The maximum is taken robustly, as the mean of the highest ``top_fraction`` of the pixels
+    (``top_fraction=0``: the single highest pixel). A defect covers a small area; averaging the
+    whole map dilutes it, one hot pixel over-reacts to noise.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}.")
+    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    if reduction == "mean":
+        return flat.mean(axis=1)
+    count = max(1, int(round(top_fraction * flat.shape[1])))
+    return np.partition(flat, -count, axis=1)[:, -count:].mean(axis=1)
+
+
+def spread(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column of ``raw`` (scores of held-out normal images,
+    one column per kind), the deviation floored above 0."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw.mean(axis=0), raw.std(axis=0) + 1e-12
+
+
+def z_scores(raw, mean, scale) -> np.ndarray:
+    """``raw`` in units of the spread measured by :func:`spread`: comparable columns."""
+    return (raw - mean) / scale
+
+
+__all__ = ["REDUCTIONS", "blur", "image_scores", "spread", "z_scores"]
