@@ -2,7 +2,7 @@
 
 import pytest
 
-from anomaly_tutorial import protocols, trained
+from anomaly_tutorial import datasets, protocols, trained
 
 
 @pytest.mark.parametrize("collection", ["digits", "glyphs"])
@@ -11,15 +11,14 @@ def test_protocol_gives_one_auroc_per_class_and_their_mean(collection):
     assert row["detector"] == "hog_ocsvm"
     assert 0.5 < row["0"] <= 1.0 and 0.5 < row["1"] <= 1.0
     assert row["mean"] == pytest.approx((row["0"] + row["1"]) / 2)
-    assert row["fit_seconds"] >= 0
 
 
-def test_dev_and_test_parts_give_different_figures():
-    dev, test = (
-        protocols.one_class_protocol("digits", ["hog_ocsvm"], classes=(5,), part=part)[0]["5"]
-        for part in ("dev", "test")
-    )
-    assert dev != test
+@pytest.mark.parametrize("load", [datasets.load_digits_one_class, datasets.load_glyphs_one_class])
+def test_the_test_part_scores_images_the_dev_part_never_showed(load):
+    # What makes "chosen on dev, reported on test" honest: no test image was seen in dev.
+    dev, test = (load(5, part=part) for part in ("dev", "test"))
+    seen = {image.tobytes() for image in dev.test_images}
+    assert not any(image.tobytes() in seen for image in test.test_images)
 
 
 def test_protocol_can_shrink_each_task_for_quick_runs(monkeypatch):
