@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     quiet = getattr(arguments, "quiet", False)
     arguments.say = (lambda message: None) if quiet else _say
     try:
-        with progress.shown(progress.wanted(quiet)):
+        with progress.shown(not quiet):
             return arguments.handler(arguments) or 0
     except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
         return _error(arguments.command, str(error))

@@ -5,7 +5,7 @@ tests stay clean:
 
 - in Python, a detector's ``verbose=1`` shows its bars (``verbose=0``, the default, is silent);
 - the command line shows them when stderr is a terminal, unless ``--quiet`` is given
-  (:func:`shown` turns them on for a block of code);
+  (within :func:`shown`, tqdm's ``disable=None`` draws on a terminal only);
 - ``ANOMALY_TUTORIAL_PROGRESS=1`` forces them on and ``=0`` off, whatever else says.
 
 In a notebook with ``ipywidgets`` installed, ``tqdm.auto`` draws widget bars; without it, text
@@ -23,11 +23,6 @@ ENVIRONMENT_VARIABLE = "ANOMALY_TUTORIAL_PROGRESS"
 _SHOWN = contextvars.ContextVar("anomaly_tutorial_progress", default=False)
 
 
-def wanted(quiet: bool = False) -> bool:
-    """Whether the command line draws bars: on a terminal, and not ``--quiet``."""
-    return not quiet and sys.stderr.isatty()
-
-
 @contextlib.contextmanager
 def shown(enabled: bool = True):
     """Within this block, every bar is drawn if ``enabled`` (the command line's switch)."""
@@ -38,12 +33,16 @@ def shown(enabled: bool = True):
         _SHOWN.reset(token)
 
 
-def enabled(verbose=0) -> bool:
-    """Whether a bar is drawn: the environment variable, else ``verbose > 0`` or :func:`shown`."""
+def disabled(verbose=0):
+    """tqdm's ``disable`` for a bar: True (none), False (drawn), or None (drawn on a terminal
+    only, tqdm's own test). The environment variable wins; else ``verbose > 0`` draws, and
+    within :func:`shown` tqdm decides."""
     forced = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
     if forced in ("0", "1"):
-        return forced == "1"
-    return bool(verbose) or _SHOWN.get()
+        return forced == "0"
+    if verbose:
+        return False
+    return None if _SHOWN.get() else True
 
 
 def _tqdm():
@@ -55,18 +54,17 @@ def _tqdm():
 
 
 def bar(iterable=None, *, total=None, description=None, unit="it", verbose=0, **options):
-    """A tqdm bar on stderr, drawn only if :func:`enabled` (else a silent stand-in).
+    """A tqdm bar on stderr, drawn as :func:`disabled` says (else a silent stand-in).
 
     Use it as tqdm: around an iterable, or as a context manager with ``update``. A bar without
     ``description`` is never drawn, so callers can pass one only where a bar makes sense.
     """
-    show = description is not None and enabled(verbose)
     return _tqdm()(
         iterable,
         total=total,
         desc=description,
         unit=unit,
-        disable=not show,
+        disable=True if description is None else disabled(verbose),
         file=sys.stderr,
         dynamic_ncols=True,
         **options,
@@ -75,13 +73,14 @@ def bar(iterable=None, *, total=None, description=None, unit="it", verbose=0, **
 
 def keras_bars(epochs: int, verbose=0) -> list:
     """Keras callbacks for ``fit``: tqdm's own ``TqdmCallback`` (a bar over the epochs, with the
-    losses, and one over each epoch's batches) if :func:`enabled`, else none."""
-    if not enabled(verbose):
+    losses, and one over each epoch's batches), unless :func:`disabled` says none."""
+    disable = disabled(verbose)
+    if disable is True:
         return []
     from tqdm.keras import TqdmCallback
 
-    bars = {"file": sys.stderr, "dynamic_ncols": True, "desc": "Training"}
+    bars = {"file": sys.stderr, "dynamic_ncols": True, "desc": "Training", "disable": disable}
     return [TqdmCallback(epochs, tqdm_class=_tqdm(), **bars)]
 
 
-__all__ = ["ENVIRONMENT_VARIABLE", "bar", "enabled", "keras_bars", "shown", "wanted"]
+__all__ = ["ENVIRONMENT_VARIABLE", "bar", "disabled", "keras_bars", "shown"]
