@@ -18,6 +18,7 @@ import numpy as np
 from anomaly_tutorial import datasets, metrics
 from anomaly_tutorial.datasets import AnomalyDataset
 from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, make_detector
+from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 
 ALL_DETECTORS = ONE_CLASS + SUPERVISED
 COLUMNS = (
@@ -74,7 +75,7 @@ def benchmark_one(
     scores = metrics.anomaly_scores(detector, test.test_images)
     masks = test.test_masks
     maps = None
-    if masks is not None and hasattr(detector, "anomaly_map"):
+    if masks is not None and isinstance(detector, MapDetector):
         maps = detector.anomaly_map(test.test_images)
     row = {"dataset": test.name, "detector": name}
     row.update(metrics.evaluate(test.test_labels, scores, masks=masks, maps=maps))

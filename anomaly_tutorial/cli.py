@@ -281,12 +281,13 @@ def _training_options(arguments, detector) -> dict:
 def _score(arguments) -> int:
     from anomaly_tutorial import outputs, persistence, progress, scoring
     from anomaly_tutorial.detectors import detector_class
+    from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 
     meta = persistence.read_metadata(arguments.model)
     files = _image_files(arguments.paths)
     overlays = {}
     if arguments.maps is not None:
-        if not hasattr(detector_class(meta["detector"]), "anomaly_map"):
+        if not issubclass(detector_class(meta["detector"]), MapDetector):
             raise UsageError(
                 f"the {meta['detector']} model has no anomaly maps; --maps needs a localising "
                 "detector such as conv_autoencoder."

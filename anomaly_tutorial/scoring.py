@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from anomaly_tutorial import progress, tiling
 from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
 from anomaly_tutorial.datasets.source import ImageFiles
+from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.errors import DatasetError, InputError
 
 
@@ -76,7 +77,7 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     [('a.png', True, False), ('b.png', True, True)]
     """
     check_is_fitted(detector)
-    if maps and not hasattr(detector, "anomaly_map"):
+    if maps and not isinstance(detector, MapDetector):
         raise InputError(
             f"{type(detector).__name__} has no anomaly maps; maps=True needs a localising "
             "detector such as conv_autoencoder."
@@ -132,7 +133,7 @@ def _scores_and_maps(detector, images, maps):
     if not maps:
         return detector.score_samples(images), None
     image_maps = detector.anomaly_map(images)
-    if hasattr(detector, "scores_from_maps"):  # one pass through the network, not two
+    if detector.maps_give_scores():  # one pass through the network, not two
         return detector.scores_from_maps(image_maps), image_maps
     return detector.score_samples(images), image_maps
 

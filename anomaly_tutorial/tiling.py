@@ -29,6 +29,7 @@ import numpy as np
 
 from anomaly_tutorial import progress
 from anomaly_tutorial.datasets.source import BATCH_BYTES, MAX_BATCH, ImageSource, image_source
+from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.errors import InputError
 
 #: Decoded images that :class:`Tiles` keeps for reuse, at most (bytes).
@@ -173,7 +174,7 @@ def tiled_scores(detector, images, stride=None) -> np.ndarray:
     """
     tile = tuple(detector.image_shape_[:2])
     verbose = getattr(detector, "verbose", 0)
-    of_maps = hasattr(detector, "scores_from_maps")
+    of_maps = isinstance(detector, MapDetector) and detector.maps_give_scores()
     worst = np.empty(len(images), dtype=np.float64)
     for index, image in enumerate(images):
         if of_maps:  # the stitched map, as a one-channel image to cut windows from

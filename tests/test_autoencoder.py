@@ -303,7 +303,7 @@ def test_position_r2_calls_random_phase_stripes_a_texture_and_centred_discs_obje
 def test_layout_auto_applies_the_texture_recipe_to_stripes(fitted):
     assert fitted.layout_ == "texture" and fitted.position_r2_ < fitted.texture_threshold
     assert (fitted.latent_dim_, fitted.mask_rate_, fitted.reduction_) == (None, 0.25, "max")
-    assert fitted.codes_ is None and hasattr(fitted, "scores_from_maps")
+    assert fitted.codes_ is None and fitted.maps_give_scores()
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +317,9 @@ def test_layout_auto_applies_the_object_recipe_to_aligned_discs(objects):
     detector, normal, other = objects
     assert detector.layout_ == "object" and detector.position_r2_ > 0.1
     assert detector.latent_dim_ == 16 and detector.mask_rate_ == 0.0  # round(sqrt(16 * 16))
-    assert detector.reduction_ == "combined" and not hasattr(detector, "scores_from_maps")
+    assert detector.reduction_ == "combined" and not detector.maps_give_scores()
+    with pytest.raises(ValueError, match="scores from the images"):
+        detector.scores_from_maps(detector.anomaly_map(normal[:2]))
     assert detector.codes_.shape == (round(0.8 * 64), 16)
 
 

@@ -7,10 +7,11 @@ from scipy import ndimage
 
 from anomaly_tutorial import tiling
 from anomaly_tutorial.detectors import make_detector
+from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.errors import InputError
 
 
-class _MapIsTheImage:
+class _MapIsTheImage(MapDetector):
     """A stand-in localising detector of 16x16 inputs whose anomaly map is the image itself."""
 
     image_shape_ = (16, 16, 1)

@@ -1,16 +1,36 @@
-"""From an anomaly map to an image score: smoothing, reducing, and comparing scores.
+"""Anomaly maps: which detectors draw them, and how a map becomes an image score.
 
 Every map detector (the autoencoder's reconstruction error, ``patch_knn``'s distances) ends the
 same way (notebook 03): the map is smoothed (:func:`blur`), reduced to one number per image
 (:func:`image_scores`: its mean, or its robust maximum), and when a detector combines several
 such numbers, each is first put in units of its spread on held-out normal images
-(:func:`spread`, :func:`z_scores`) so that they compare.
+(:func:`spread`, :func:`z_scores`) so that they compare. A detector that draws maps says so by
+its class (:class:`MapDetector`), so callers never have to probe it.
 """
 
 import numpy as np
 from scipy import ndimage
 
 REDUCTIONS = ("mean", "max")
+
+
+class MapDetector:
+    """Mixin of the detectors that draw anomaly maps (``patch_knn``, ``conv_autoencoder``).
+
+    ``anomaly_map(X)`` gives ``(n, H, W)``, higher = more anomalous. When
+    :meth:`maps_give_scores` is True, ``scores_from_maps(maps)`` gives ``score_samples`` from
+    those maps, without a second pass over the images.
+    """
+
+    def maps_give_scores(self) -> bool:
+        """Whether ``scores_from_maps`` can score from the maps alone (default: yes)."""
+        return True
+
+    def anomaly_map(self, X) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def scores_from_maps(self, maps) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
 
 
 def blur(maps, sigma: float) -> np.ndarray:
@@ -50,4 +70,4 @@ def z_scores(raw, mean, scale) -> np.ndarray:
     return (raw - mean) / scale
 
 
-__all__ = ["REDUCTIONS", "blur", "image_scores", "spread", "z_scores"]
+__all__ = ["REDUCTIONS", "MapDetector", "blur", "image_scores", "spread", "z_scores"]

@@ -83,7 +83,7 @@ def position_r2(mean_image, pixel_std) -> float:
     return float(between / (between + within + 1e-12))
 
 
-class ConvAutoencoder(KerasImageDetector):
+class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     """Convolutional autoencoder anomaly detector with the scikit-learn outlier API (notebook 03).
 
     Parameters
@@ -393,19 +393,20 @@ class ConvAutoencoder(KerasImageDetector):
             )
         return self.reduction
 
-    @property
-    def scores_from_maps(self):
-        """``scores_from_maps(maps)``: ``score_samples`` from anomaly maps ``(n, H, W)``, minus
-        their ``reduction``. Only for the map reductions (``"mean"``, ``"max"``): a
-        ``"combined"`` score also needs the reconstruction and the code, so the attribute is
-        missing then (``hasattr`` is False), and callers score the images themselves."""
-        fitted = hasattr(self, "layout_")
-        if (self.current_reduction() if fitted else self.reduction) == "combined":
-            raise AttributeError("scores_from_maps: reduction 'combined' needs the images.")
-        return self._scores_from_maps
+    def maps_give_scores(self) -> bool:
+        """False for ``"combined"``: that score also needs the reconstruction and the code."""
+        fitted = "layout_" in vars(self)
+        return (self.current_reduction() if fitted else self.reduction) != "combined"
 
-    def _scores_from_maps(self, maps) -> np.ndarray:
+    def scores_from_maps(self, maps) -> np.ndarray:
+        """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``. Only
+        for the map reductions (``"mean"``, ``"max"``; see :meth:`maps_give_scores`)."""
         reduction = self.current_reduction()
+        if reduction == "combined":
+            raise ValueError(
+                "reduction='combined' scores from the images (reconstruction and code), not "
+                "from the maps alone: use score_samples."
+            )
         return -anomaly_maps.image_scores(maps, reduction, self.top_fraction)
 
     def combined_scores(self, X) -> np.ndarray:
@@ -449,4 +450,4 @@ class ConvAutoencoder(KerasImageDetector):
     def _score_samples(self, images):
         if self.current_reduction() == "combined":
             return -np.max(self.combined_scores(images), axis=1)
-        return self._scores_from_maps(self._normalised_maps(images))
+        return self.scores_from_maps(self._normalised_maps(images))

@@ -31,7 +31,13 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import state
-from anomaly_tutorial.detectors.anomaly_maps import blur, image_scores, spread, z_scores
+from anomaly_tutorial.detectors.anomaly_maps import (
+    MapDetector,
+    blur,
+    image_scores,
+    spread,
+    z_scores,
+)
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveReals
 from anomaly_tutorial.detectors.moments import RunningMoments
 from anomaly_tutorial.features import gaussian_derivatives
@@ -48,7 +54,7 @@ def default_stride(height: int, width: int) -> int:
     return max(1, min(height, width) // 16)
 
 
-class PatchKNN(ImageDetector):
+class PatchKNN(MapDetector, ImageDetector):
     """Nearest-neighbour distance of local features to a bank of normal ones (notebook 03).
 
     Parameters
