@@ -513,7 +513,9 @@ def _make_data(arguments) -> int:
     written = ""
     if categories:
         print(f"Generating {', '.join(categories)} into {_printable(texture_folder)} ...")
-        after = textures.generate_textures(texture_folder, categories=categories, force=arguments.force)
+        after = textures.generate_textures(
+            texture_folder, categories=categories, force=arguments.force
+        )
         changed = bundled.changes(before[0], after["files"])
         print(f"Wrote the texture data to {_printable(texture_folder)}: {changed}.")
         written = f" The texture data in {texture_folder} was written ({changed})."

@@ -29,8 +29,7 @@ def test_in_a_checkout_the_course_is_the_repository():
 def test_the_wheel_maps_the_repository_folders_where_the_package_looks_for_them():
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     mapped = {
-        Path(folder): package.split(".")
-        for package, folder in setuptools["package-dir"].items()
+        Path(folder): package.split(".") for package, folder in setuptools["package-dir"].items()
     }
     # anomaly_tutorial.course.<folder>: the same relative path as in the repository.
     assert {folder: parts[2:] for folder, parts in mapped.items()} == {
@@ -96,4 +95,3 @@ def test_make_data_outside_a_checkout_generates_what_the_first_load_left_out(
     assert (glyphs.default_glyphs_folder() / bundled.MANIFEST).is_file()
     assert cli.main(["make-data"]) == 0
     assert "Nothing is missing." in capsys.readouterr().out
-
