@@ -77,7 +77,7 @@ def test_the_wheel_holds_the_code_and_the_whole_course(wheel):
         inside + name.removeprefix(folder)
         for name in _checkout_files()
         for folder, (inside, suffix) in SHIPPED.items()
-        if name.startswith(folder) and name.endswith(suffix)
+        if name.startswith(folder) and name.endswith(suffix) and not Path(name).name.startswith(".")
     ]
     assert len(expected) > 6000  # the images, the networks, the notebooks
     missing = sorted(set(expected) - names)
@@ -103,15 +103,17 @@ def test_every_notebook_runs_from_the_copies_lab_makes(venv, tmp_path):
     assert "Fresh copies of 7 course files" in lab.stdout
     copies = sorted((tmp_path / "anomaly-tutorial-workspace").glob("[0-9][0-9]_*.ipynb"))
     assert len(copies) == len(list((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the checkout's settings
     run = subprocess.run(
         [
-            str(venv), "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile",
-            "--nbval", "--nbval-current-env",
-            "--nbval-sanitize-with", str(REPO / "tests" / "nbval_sanitize.cfg"),
-            *(str(path) for path in copies),
+            str(venv), "-m", "pytest", "-c", "pytest.ini", "-p", "no:cacheprovider", "-n", "2",
+            "--dist", "loadfile", "--nbval", "--nbval-current-env",
+            f"--nbval-sanitize-with={REPO / 'tests' / 'nbval_sanitize.cfg'}",
+            *(path.relative_to(tmp_path).as_posix() for path in copies),
         ],
         cwd=tmp_path, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert f"rootdir: {tmp_path}" in run.stdout  # collected from the copies, nothing else
     # Everything came with the package: nothing was generated into the user cache.
     assert not (tmp_path / "cache").exists()
