@@ -21,6 +21,7 @@ help:
 	@echo "make benchmark  every detector on every bundled dataset -> benchmarks/results/"
 	@echo "make lint       ruff"
 	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
+	@echo "make test-wheel    every notebook from the installed wheel, outside the checkout"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; why = "TensorFlow 2.21 has no wheels for Python 3.14 or newer" if v > (3, 13) else "it uses Python 3.11 features"; sys.exit(0 if (3, 11) <= v <= (3, 13) else "Python %d.%d cannot run this course: %s. Install Python 3.11, 3.12 or 3.13 and run: make PYTHON=python3.13 ..." % (*v, why))'
@@ -106,6 +107,13 @@ test-browser: $(STAMP)
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
 	fi
 	$(BIN)/python -m pytest -m browser tests/browser
+
+# A plain `pip install` of the wheel, outside the checkout: `anomaly-tutorial lab` copies the
+# notebooks, and each must run and show its committed outputs (tests/wheel_install.py, minutes).
+# The fresh venv reuses .venv's packages through a .pth file, so installing takes seconds.
+.PHONY: test-wheel
+test-wheel: $(STAMP)
+	$(BIN)/python -m pytest tests/wheel_install.py
 
 clean-venv:
 	rm -rf $(VENV)

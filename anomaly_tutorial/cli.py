@@ -144,20 +144,35 @@ def _parser() -> argparse.ArgumentParser:
     _quiet_argument(score)
     score.set_defaults(handler=_score)
 
-    data = commands.add_parser("make-data", help="regenerate the bundled textures and glyphs")
-    data.add_argument(
-        "--out", type=Path, default=None, help="writes OUT/textures and OUT/glyphs (default: data/)"
+    data = commands.add_parser(
+        "make-data",
+        help="generate the bundled textures and glyphs where they are missing (they take a "
+        "minute); says where it writes",
     )
-    data.add_argument("--force", action="store_true", help="replace existing generated data")
+    data.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write OUT/textures and OUT/glyphs (default: data/ in a checkout of the course; "
+        "for an installed package, the user cache: $ANOMALY_TUTORIAL_DATA, else "
+        "~/.cache/anomaly_tutorial)",
+    )
+    data.add_argument(
+        "--force",
+        action="store_true",
+        help="regenerate everything, replacing only the files the generator wrote",
+    )
     data.set_defaults(handler=_make_data)
 
     lab = commands.add_parser(
-        "lab", help="copy the notebooks into workspace/ (once) and open them in JupyterLab"
+        "lab",
+        help="copy the notebooks (once) into workspace/ in a checkout, else into "
+        "anomaly-tutorial-workspace/ here, and open them in JupyterLab",
     )
     lab.add_argument(
         "--reset",
         action="store_true",
-        help="fresh copies of the committed notebooks; yours move to workspace/previous-*",
+        help="fresh copies of the committed notebooks; yours move to previous-* in that folder",
     )
     lab.add_argument("--no-start", action="store_true", help="prepare the copies only")
     lab.set_defaults(handler=_lab)
@@ -460,28 +475,59 @@ def _printable(path) -> str:
 def _make_data(arguments) -> int:
     from anomaly_tutorial.datasets import bundled, glyphs, textures
 
-    texture_folder = textures.default_data_folder()
-    glyph_folder = glyphs.default_glyphs_folder()
     if arguments.out is not None:
         texture_folder, glyph_folder = arguments.out / "textures", arguments.out / "glyphs"
+    else:  # where the loaders look: data/ in a checkout, else the user cache
+        texture_folder = textures.default_data_folder()
+        glyph_folder = glyphs.default_glyphs_folder()
+    # What is missing, or everything with --force; the same tests as the loaders' (a category
+    # with its training images, the glyphs with their manifest). The rest is kept as it is.
+    categories = [
+        category
+        for category in textures.TEXTURE_CATEGORIES
+        if arguments.force or not (texture_folder / category / "train" / "good").is_dir()
+    ]
+    make_glyphs = arguments.force or not (glyph_folder / bundled.MANIFEST).is_file()
+    kept = [category for category in textures.TEXTURE_CATEGORIES if category not in categories]
+    if kept:
+        print(f"Kept {', '.join(kept)} in {_printable(texture_folder)} (--force regenerates).")
+    if not make_glyphs:
+        print(f"Kept the glyphs in {_printable(glyph_folder)} (--force regenerates).")
+    if arguments.out is None and not bundled.in_checkout():
+        print(
+            f"An installed package: the user cache is where missing data is generated. The "
+            f"notebooks read the data installed with the package ({_printable(bundled.DATA_DIR)}) "
+            "first."
+        )
+    if not categories and not make_glyphs:
+        print("Nothing is missing.")
+        return 0
     manifests = texture_folder / bundled.MANIFEST, glyph_folder / bundled.MANIFEST
     try:  # both checked before either is written: a refusal changes nothing
-        textures.check_output(texture_folder, force=arguments.force)
-        glyphs.check_output(glyph_folder, force=arguments.force)
+        if categories:
+            textures.check_output(texture_folder, categories, force=arguments.force)
+        if make_glyphs:
+            glyphs.check_output(glyph_folder, force=arguments.force)
     except FileExistsError as error:  # the generators' refusal to replace files
         raise UsageError(str(error)) from None
     before = [bundled.previous_files(manifest) for manifest in manifests]
-    after = textures.generate_textures(texture_folder, force=arguments.force)["files"]
-    changed = bundled.changes(before[0], after)
-    print(f"Wrote the texture data to {_printable(texture_folder)}: {changed}.")
+    written = ""
+    if categories:
+        print(f"Generating {', '.join(categories)} into {_printable(texture_folder)} ...")
+        after = textures.generate_textures(
+            texture_folder, categories=categories, force=arguments.force
+        )
+        changed = bundled.changes(before[0], after["files"])
+        print(f"Wrote the texture data to {_printable(texture_folder)}: {changed}.")
+        written = f" The texture data in {texture_folder} was written ({changed})."
+    if not make_glyphs:
+        return 0
+    print(f"Generating the glyphs into {_printable(glyph_folder)} ...")
     try:
         after = glyphs.generate_glyphs(glyph_folder, force=arguments.force)["files"]
     except (AnomalyTutorialError, OSError) as error:
         what = str(error) if isinstance(error, AnomalyTutorialError) else _system_error(error)
-        raise UsageError(
-            f"{what} The glyph data was not changed; the texture data in "
-            f"{texture_folder} was written ({changed})."
-        ) from error
+        raise UsageError(f"{what} The glyph data was not changed.{written}") from error
     changed = bundled.changes(before[1], after)
     print(f"Wrote the glyph data to {_printable(glyph_folder)}: {changed}.")
     return 0
@@ -492,7 +538,7 @@ def _lab(arguments) -> int:
 
     from anomaly_tutorial import workspace
 
-    folder = workspace.WORKSPACE_DIR
+    folder = workspace.default_folder()
     print(workspace.describe(workspace.prepare(folder, reset=arguments.reset), folder))
     if arguments.no_start:
         return 0

@@ -5,19 +5,31 @@ against. JupyterLab saves every notebook it runs (autosave), so ``make lab`` nev
 files: it copies them once into ``workspace/`` (ignored by git) and serves that folder.
 Whatever a learner runs, edits or saves stays in their copy. ``--reset`` puts fresh copies
 back and moves the learner's own into ``workspace/previous-<date-time>/``; nothing is deleted.
+
+Outside a checkout (a plain ``pip install``), the notebooks come from the copy installed with
+the package (:data:`~anomaly_tutorial.datasets.bundled.NOTEBOOKS_DIR`) and the working copies
+go to ``anomaly-tutorial-workspace/`` in the current folder (:func:`default_folder`).
 """
 
 import datetime
 import shutil
 from pathlib import Path
 
-from anomaly_tutorial.datasets.bundled import DATA_DIR
+from anomaly_tutorial.datasets.bundled import COURSE_DIR, NOTEBOOKS_DIR, in_checkout
 from anomaly_tutorial.errors import UsageError
 
-NOTEBOOKS_DIR = DATA_DIR.parent / "notebooks"
-WORKSPACE_DIR = DATA_DIR.parent / "workspace"
+#: The working copies in a checkout (git-ignored).
+WORKSPACE_DIR = COURSE_DIR / "workspace"
+#: The working copies of an installed package, in the current folder.
+INSTALLED_WORKSPACE = "anomaly-tutorial-workspace"
 #: The page JupyterLab opens first.
 FIRST_NOTEBOOK = "00_introduction.ipynb"
+
+
+def default_folder() -> Path:
+    """Where ``anomaly-tutorial lab`` puts the working copies: ``workspace/`` in a checkout,
+    else ``anomaly-tutorial-workspace/`` in the current folder (never inside the package)."""
+    return WORKSPACE_DIR if in_checkout() else Path.cwd() / INSTALLED_WORKSPACE
 
 
 def course_files(source: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -25,20 +37,22 @@ def course_files(source: Path = NOTEBOOKS_DIR) -> list[Path]:
     files = sorted(source.glob("*.ipynb")) + sorted(source.glob("README.md"))
     if not files:
         raise UsageError(
-            f"{source} holds no notebooks: `anomaly-tutorial lab` runs from a checkout of the "
-            "course repository."
+            f"{source} holds no notebooks: reinstall the package (`pip install "
+            "anomaly-tutorial`), or run from a checkout of the course repository."
         )
     return files
 
 
-def prepare(workspace: Path = WORKSPACE_DIR, source: Path = NOTEBOOKS_DIR, reset=False) -> dict:
-    """Copy every course file missing from ``workspace``; with ``reset``, replace them all.
+def prepare(workspace: Path | None = None, source: Path = NOTEBOOKS_DIR, reset=False) -> dict:
+    """Copy every course file missing from ``workspace`` (default :func:`default_folder`); with
+    ``reset``, replace them all.
 
     Returns ``{"copied": [names], "kept": [names], "moved_to": folder or None}``. A copy the
     learner already has is kept as it is, unless ``reset``: then it is moved into a new
     ``previous-<date-time>`` folder inside ``workspace`` first.
     """
-    workspace, files = Path(workspace), course_files(Path(source))
+    workspace = default_folder() if workspace is None else Path(workspace)
+    files = course_files(Path(source))
     if workspace.exists() and not workspace.is_dir():
         raise UsageError(f"{workspace} is a file; the working copies need a folder there.")
     workspace.mkdir(exist_ok=True)
@@ -69,9 +83,17 @@ def describe(result: dict, workspace: Path) -> str:
     if result["kept"]:
         lines.append(
             f"Kept your working copies in {workspace} ({len(result['kept'])} files); "
-            "`make fresh` (anomaly-tutorial lab --reset) starts over from the committed ones."
+            "`anomaly-tutorial lab --reset` (in a checkout: `make fresh`) starts over from the "
+            "committed ones."
         )
     return "\n".join(lines)
 
 
-__all__ = ["FIRST_NOTEBOOK", "NOTEBOOKS_DIR", "WORKSPACE_DIR", "course_files", "prepare"]
+__all__ = [
+    "FIRST_NOTEBOOK",
+    "NOTEBOOKS_DIR",
+    "WORKSPACE_DIR",
+    "course_files",
+    "default_folder",
+    "prepare",
+]

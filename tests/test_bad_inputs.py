@@ -340,7 +340,7 @@ def _cli_places(tmp_path: Path, models: Path, monkeypatch) -> dict:
         os, "access", lambda p, mode: Path(p) not in denied and real_access(p, mode)
     )
 
-    def refuse(out, force=False):
+    def refuse(out, **options):
         raise FileExistsError(f"{out}/brick: already exists; pass force=True (or --force) ...")
 
     from anomaly_tutorial.datasets import textures

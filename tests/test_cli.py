@@ -6,6 +6,7 @@ Every mistake that must end in one line is in the CLI bad-input matrix (test_bad
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -170,18 +171,28 @@ def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     assert again.stderr == ""  # --quiet: no step lines, no bars
 
 
-def test_make_data_writes_textures_and_glyphs_and_refuses_to_overwrite(
-    tmp_path, monkeypatch, capsys
-):
+def test_make_data_generates_what_is_missing_and_keeps_the_rest(tmp_path, monkeypatch, capsys):
     from anomaly_tutorial.datasets import glyphs
 
     monkeypatch.setattr(glyphs, "PER_CLASS", 3)  # the real 4000 glyphs take 20 s
-    assert cli.main(["make-data", "--out", str(tmp_path / "data")]) == 0
-    textures = tmp_path / "data" / "textures"
+    data = tmp_path / "data"
+    assert cli.main(["make-data", "--out", str(data)]) == 0
+    assert f"Generating brick, grass, gravel into {data / 'textures'}" in capsys.readouterr().out
+    textures = data / "textures"
     assert len(list((textures / "brick" / "train" / "good").glob("*.png"))) == 240
-    assert len(list((tmp_path / "data" / "glyphs" / "7").glob("*.png"))) == 3
-    assert cli.main(["make-data", "--out", str(tmp_path / "data")]) == cli.EXIT_USAGE
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert len(list((data / "glyphs" / "7").glob("*.png"))) == 3
+    brick = (textures / "brick" / "train" / "good" / "000.png").stat().st_ino
+    shutil.rmtree(textures / "grass")
+    shutil.rmtree(data / "glyphs")
+    assert cli.main(["make-data", "--out", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert f"Kept brick, gravel in {textures}" in out and "Generating grass into" in out
+    assert f"Generating the glyphs into {data / 'glyphs'}" in out
+    assert (textures / "brick" / "train" / "good" / "000.png").stat().st_ino == brick
+    assert len(list((textures / "grass" / "train" / "good").glob("*.png"))) == 240
+    assert len(list((data / "glyphs" / "7").glob("*.png"))) == 3
+    assert cli.main(["make-data", "--out", str(data)]) == 0
+    assert "Nothing is missing." in capsys.readouterr().out
 
 
 def test_no_command_shows_help(capsys):

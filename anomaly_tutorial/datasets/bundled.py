@@ -1,9 +1,15 @@
-"""Where the generated, bundled data lives, and how it is checked (data/README.md).
+"""Where the course's files live, and how the generated, bundled data is checked.
 
-The repository commits the generated data under ``data/`` so that the notebooks start at once.
-An installed package has no repository: it regenerates the data into a user cache folder on
-first use (``ANOMALY_TUTORIAL_DATA`` or ``~/.cache/anomaly_tutorial``). Nothing is downloaded.
-Each collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels.
+:data:`COURSE_DIR` is the one place that says where the course is: the repository in a checkout;
+in an installed package (a plain ``pip install``), the copy of the course's files installed with
+it in ``anomaly_tutorial/course/``, laid out as in the repository (pyproject.toml,
+``[tool.setuptools]``): ``data/`` (the textures, the glyphs and the trained networks),
+``notebooks/`` and ``benchmarks/results/*.json``. Everything else derives its paths from it.
+
+The generated data is committed under ``data/`` so that the notebooks start at once. Without it,
+a collection is generated into a user cache folder on first use (``ANOMALY_TUTORIAL_DATA`` or
+``~/.cache/anomaly_tutorial``), with a message on stderr. Nothing is downloaded. Each
+collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels (data/README.md).
 """
 
 import contextlib
@@ -11,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -20,7 +27,18 @@ from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.errors import AnomalyTutorialError
 from anomaly_tutorial.outputs import make_folders, rename_new
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+_PACKAGE = Path(__file__).resolve().parents[1]
+#: The course's files: the checkout (the folder holding pyproject.toml beside the package), or
+#: the copy installed with the package.
+COURSE_DIR = (
+    _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else _PACKAGE / "course"
+)
+#: The generated data and the trained networks.
+DATA_DIR = COURSE_DIR / "data"
+#: The committed benchmark results the notebooks show (``benchmarks/results``).
+RESULTS_DIR = COURSE_DIR / "benchmarks" / "results"
+#: The notebooks as committed.
+NOTEBOOKS_DIR = COURSE_DIR / "notebooks"
 MANIFEST = "manifest.json"
 
 
@@ -41,8 +59,9 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 
 def in_checkout() -> bool:
-    """True when running from the repository (its ``data/`` folder is where data belongs)."""
-    return (DATA_DIR.parent / "pyproject.toml").is_file()
+    """True when running from the repository (its ``data/`` folder is where data belongs);
+    False for an installed package, whose files are never written to."""
+    return COURSE_DIR == _PACKAGE.parent
 
 
 def cache_dir(collection: str, version: int) -> Path:
@@ -52,7 +71,8 @@ def cache_dir(collection: str, version: int) -> Path:
 
 
 def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
-    """``bundled`` if ``ready(bundled)``, else ``cached``, generated there on first use.
+    """``bundled`` if ``ready(bundled)``, else ``cached``, generated there on first use (a
+    line on stderr says so: it takes seconds).
 
     ``generate(staging)`` writes the folder's content into an empty staging folder, which is
     then renamed to ``cached`` with a rename that never replaces (:func:`~anomaly_tutorial.
@@ -62,6 +82,11 @@ def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
     if ready(bundled):
         return bundled
     if not ready(cached):
+        print(
+            f"{bundled} is missing: generating it into {cached} (once, under a minute)...",
+            file=sys.stderr,
+            flush=True,
+        )
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporaries.remove_stale(cached.parent)
         staging = temporaries.make_folder(cached.parent)
