@@ -23,26 +23,13 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape
+from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape, size_pair
 
 #: Cells per side the adaptive default aims at at most: fewer cells blur the layout, more
 #: cells make each histogram too noisy for the few pixels it sees.
 _MAX_CELLS_PER_SIDE = 8
 _MIN_PIXELS_PER_CELL = 2
 _BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    """``8`` -> ``(8, 8)``; ``(8, 4)`` stays; anything else is a ValueError naming ``name``."""
-    values = (value, value) if np.isscalar(value) else tuple(value)
-    if len(values) != 2 or not all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in values
-    ):
-        raise ValueError(
-            f"{name} must be a positive int or a pair of positive ints (rows, columns); "
-            f"got {value!r}."
-        )
-    return int(values[0]), int(values[1])
 
 
 def resolve_hog_parameters(height: int, width: int, pixels_per_cell=None, cells_per_block=None):
@@ -57,7 +44,7 @@ def resolve_hog_parameters(height: int, width: int, pixels_per_cell=None, cells_
             for side in (height, width)
         )
     else:
-        pixels = _pair(pixels_per_cell, "pixels_per_cell")
+        pixels = size_pair(pixels_per_cell, "pixels_per_cell")
     cells = (height // pixels[0], width // pixels[1])
     if min(cells) < 1:
         raise ValueError(
@@ -67,7 +54,7 @@ def resolve_hog_parameters(height: int, width: int, pixels_per_cell=None, cells_
     if cells_per_block is None:
         block = tuple(2 if count >= 2 else 1 for count in cells)
     else:
-        block = _pair(cells_per_block, "cells_per_block")
+        block = size_pair(cells_per_block, "cells_per_block")
     if block[0] > cells[0] or block[1] > cells[1]:
         raise ValueError(
             f"cells_per_block={block} needs more cells than the {cells[0]}x{cells[1]} cells that "

@@ -88,6 +88,20 @@ def _shown(path) -> str:
     return repr(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
+def size_pair(value, name: str) -> tuple[int, int]:
+    """A size in pixels as ``(rows, columns)``: ``8`` -> ``(8, 8)``, ``(8, 4)`` stays; anything
+    else is an :class:`~anomaly_tutorial.errors.InputError` naming the argument ``name``."""
+    values = (value, value) if np.isscalar(value) else tuple(value)
+    if len(values) != 2 or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise InputError(
+            f"{name} must be a positive int or a pair of positive ints (rows, columns); "
+            f"got {value!r}."
+        )
+    return int(values[0]), int(values[1])
+
+
 def image_shape(images: np.ndarray) -> tuple[int, int, int]:
     """``(H, W, C)`` of a validated batch."""
     return tuple(int(size) for size in images.shape[1:])

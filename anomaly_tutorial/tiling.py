@@ -31,24 +31,16 @@ from anomaly_tutorial import progress
 from anomaly_tutorial.datasets.source import BATCH_BYTES, MAX_BATCH, ImageSource, image_source
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.errors import InputError
+from anomaly_tutorial.images import size_pair
 
 #: Decoded images that :class:`Tiles` keeps for reuse, at most (bytes).
 CACHE_BYTES = 256 * 2**20
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    values = (value, value) if np.isscalar(value) else tuple(value)
-    if len(values) != 2 or not all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in values
-    ):
-        raise InputError(f"{name} must be a positive int or a pair (rows, columns); got {value!r}.")
-    return int(values[0]), int(values[1])
-
-
 def default_stride(tile) -> tuple[int, int]:
     """Half the tile (at least 1 pixel): every pixel away from the border is in 4 tiles
     (notebook 05)."""
-    return tuple(max(1, side // 2) for side in _pair(tile, "tile"))
+    return tuple(max(1, side // 2) for side in size_pair(tile, "tile"))
 
 
 def tile_starts(size: int, tile: int, stride: int) -> np.ndarray:
@@ -69,8 +61,8 @@ def tile_grid(height: int, width: int, tile, stride=None) -> np.ndarray:
     [[0, 0], [0, 6], [32, 0], [32, 6], [36, 0], [36, 6]]
     """
     (tile_height, tile_width), (step_y, step_x) = (
-        _pair(tile, "tile"),
-        _pair(stride or default_stride(tile), "stride"),
+        size_pair(tile, "tile"),
+        size_pair(stride or default_stride(tile), "stride"),
     )
     rows, cols = tile_starts(height, tile_height, step_y), tile_starts(width, tile_width, step_x)
     return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
@@ -78,7 +70,7 @@ def tile_grid(height: int, width: int, tile, stride=None) -> np.ndarray:
 
 def cut(image: np.ndarray, corners: np.ndarray, tile) -> np.ndarray:
     """The tiles of one ``(H, W, C)`` image at ``corners`` (from :func:`tile_grid`)."""
-    tile_height, tile_width = _pair(tile, "tile")
+    tile_height, tile_width = size_pair(tile, "tile")
     return np.stack(
         [image[top : top + tile_height, left : left + tile_width] for top, left in corners]
     )
@@ -96,8 +88,8 @@ class Stitched:
 
     def __init__(self, size, tile, stride=None):
         self.total = np.zeros(size, dtype=np.float64)
-        self.tile = _pair(tile, "tile")
-        self.stride = _pair(stride or default_stride(tile), "stride")
+        self.tile = size_pair(tile, "tile")
+        self.stride = size_pair(stride or default_stride(tile), "stride")
 
     def add(self, maps, corners) -> None:
         height, width = self.tile
@@ -221,8 +213,8 @@ class Tiles(ImageSource):
 
     def __init__(self, images, tile, stride=None):
         self.images = image_source(images)
-        self.tile = _pair(tile, "tile")
-        self.stride = _pair(stride or default_stride(self.tile), "stride")
+        self.tile = size_pair(tile, "tile")
+        self.stride = size_pair(stride or default_stride(self.tile), "stride")
         height, width, channels = self.images.image_shape
         if self.tile[0] > height or self.tile[1] > width:
             raise InputError(
