@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 PYPROJECT = ROOT / "pyproject.toml"
@@ -118,14 +119,27 @@ def install_cpu_only(python, requirements, what):
         dry_run + requirements, cwd=ROOT, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
-        last = errors[-1] if errors else f"pip exited with {result.returncode}"
-        return f"pip finds no CPU-only {what} here ({' '.join(requirements)}): {last}"
+        return not_resolved(result.stderr, requirements, what)
     cuda = cuda_packages(json.loads(result.stdout))
     if cuda:
         return f"{' '.join(requirements)} would install CUDA packages: {', '.join(cuda)}"
     check(run([str(python), "-m", "pip", "install", "--quiet"] + requirements))
     return None
+
+
+def not_resolved(stderr, requirements, what):
+    """Why pip could not resolve ``requirements`` (one line), from its stderr: its first error,
+    after the index it could not reach, if it could not reach one."""
+    lines = stderr.splitlines()
+    errors = [line for line in lines if line.startswith("ERROR")]
+    pip_says = errors[0] if errors else "pip found nothing to install"
+    for url in (word for word in requirements if "://" in word):
+        host = urlsplit(url).hostname
+        if any(line.startswith("WARNING: Retrying") and host in line for line in lines):
+            return (
+                f"{url} could not be reached and pip finds no CPU-only {what} elsewhere: {pip_says}"
+            )
+    return f"pip finds no CPU-only {what} here ({' '.join(requirements)}): {pip_says}"
 
 
 def test_backends(python):

@@ -23,7 +23,7 @@ posix_only = pytest.mark.skipif(os.name == "nt", reason="the fake python is a PO
 #: A stand-in for a virtual environment's python: it appends how it was called (argv, the
 #: Keras backend, the quick-mode variables, its folder) to $FAKE_LOG. As pip it answers a
 #: --dry-run --report with the packages in $FAKE_TORCH_REPORT (for torch) or just jax, or fails
-#: when that variable is "fail".
+#: as pip does when that variable is "fail" (no wheel) or "unreachable" (the index is offline).
 FAKE_PYTHON = """\
     #!{python}
     import json, os, sys
@@ -35,8 +35,13 @@ FAKE_PYTHON = """\
     if "--dry-run" in args:
         torch = any(arg.startswith("torch") for arg in args)
         names = os.environ.get("FAKE_TORCH_REPORT", "torch") if torch else "jax,jaxlib"
-        if names == "fail":
-            sys.exit("ERROR: Could not find a version that satisfies the requirement torch")
+        if names == "unreachable":
+            print("WARNING: Retrying (Retry(total=0)) after connection broken by "
+                  "NameResolutionError: host download.pytorch.org", file=sys.stderr)
+        if names in ("fail", "unreachable"):
+            print("ERROR: Could not find a version that satisfies the requirement torch",
+                  file=sys.stderr)
+            sys.exit("ERROR: No matching distribution found for torch")
         print(json.dumps({{"install": [{{"metadata": {{"name": n}}}} for n in names.split(",")]}}))
 """
 
@@ -104,17 +109,26 @@ def test_other_pythons_are_refused_with_the_versions_to_install(version, why):
     assert "make PYTHON=python3.13" in problem and "py -3.13 tasks.py" in problem
 
 
-def test_the_script_refuses_another_python_in_one_line_before_touching_the_venv(tmp_path):
+@pytest.mark.parametrize("task", ["setup", "test"])
+def test_the_script_refuses_another_python_in_one_line_before_running_anything(tmp_path, task):
+    _fake_venv(tmp_path / "v")  # set up already: only the version check can stop the task
+    log = tmp_path / "calls.jsonl"
     # The script as that Python runs it: only sys.version_info differs.
     code = (
         "import runpy, sys; sys.version_info = (3, 14, 0, 'final', 0); "
-        f"sys.argv = ['tasks.py', 'setup', '--venv', {str(tmp_path / 'v')!r}]; "
+        f"sys.argv = ['tasks.py', {task!r}, '--venv', {str(tmp_path / 'v')!r}]; "
         f"runpy.run_path({str(ROOT / 'tasks.py')!r}, run_name='__main__')"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FAKE_LOG": str(log)},
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [tasks.python_problem((3, 14))]
-    assert not (tmp_path / "v").exists()
+    assert _calls(log) == []
 
 
 def test_an_older_python_can_read_the_script_to_hear_why_it_is_refused():
@@ -296,15 +310,25 @@ def test_backends_never_install_a_torch_that_would_pull_cuda_packages(tmp_path):
 
 
 @posix_only
-def test_backends_skip_pytorch_with_pips_reason_when_no_cpu_build_is_found(tmp_path):
+@pytest.mark.parametrize(
+    ("pip_answer", "reason"),
+    [
+        ("fail", "pip finds no CPU-only PyTorch here (torch==2.13.0 --index-url "),
+        ("unreachable", f"{tasks.TORCH_CPU_INDEX} could not be reached and pip finds no CPU-only"),
+    ],
+)
+def test_backends_skip_pytorch_with_pips_reason_when_no_cpu_build_is_found(
+    tmp_path, pip_answer, reason
+):
     _fake_venv(tmp_path / "venv")
     result, calls = _run_tasks(
-        tmp_path, "test-backends", "--venv", str(tmp_path / "venv"), FAKE_TORCH_REPORT="fail"
+        tmp_path, "test-backends", "--venv", str(tmp_path / "venv"), FAKE_TORCH_REPORT=pip_answer
     )
     assert result.returncode == 0, result.stderr
     assert _pytest_backends(calls) == ["jax", "jax"]
     skipped = [line for line in result.stderr.splitlines() if "PyTorch" in line]
     assert len(skipped) == 2  # before the tests and again at the end, where it is seen
-    assert "pip finds no CPU-only PyTorch here" in skipped[-1]
-    assert tasks.TORCH_CPU_INDEX in skipped[-1]
-    assert "ERROR: Could not find a version that satisfies the requirement torch" in skipped[-1]
+    assert skipped[-1].startswith(f"test-backends: PyTorch was skipped: {reason}")
+    assert skipped[-1].endswith(
+        "ERROR: Could not find a version that satisfies the requirement torch"
+    )
