@@ -168,7 +168,10 @@ def run(command, env=None):
 
     While it runs, Ctrl+C is left to it (JupyterLab asks before it shuts down).
     """
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    try:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    except OSError as error:  # not there, not executable, not a program
+        sys.exit(f"tasks.py: cannot run {command[0]}: {error.strerror or error}")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return process.wait()

@@ -246,6 +246,15 @@ def test_a_failing_command_fails_the_task_with_its_exit_code(tmp_path):
     assert result.returncode == 3
 
 
+@posix_only
+def test_a_venv_python_that_cannot_run_is_one_line_naming_it(tmp_path):
+    python = _fake_venv(tmp_path / "venv")
+    python.chmod(0o644)
+    result, _ = _run_tasks(tmp_path, "lab", "--venv", str(tmp_path / "venv"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"tasks.py: cannot run {python}: Permission denied"]
+
+
 def test_an_unknown_task_is_one_line_naming_the_choices(tmp_path):
     result, _ = _run_tasks(tmp_path, "deploy")
     assert result.returncode == 2
