@@ -23,6 +23,7 @@ help:
 	@echo "make benchmark  every detector on every bundled dataset -> benchmarks/results/"
 	@echo "make lint       ruff"
 	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
+	@echo "Without make (Windows too): python tasks.py setup|lab|fresh|test|test-backends"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) tasks.py setup --venv $(VENV)

@@ -166,7 +166,8 @@ def test_backends(python):
 def run(command, env=None):
     """Run ``command`` in the repository with ``env`` added to this environment; its exit code.
 
-    While it runs, Ctrl+C is left to it (JupyterLab asks before it shuts down).
+    While it runs, Ctrl+C is left to it: JupyterLab, pytest or pip stop as they do on their own,
+    and this script then stops with their exit code.
     """
     try:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
@@ -191,7 +192,10 @@ def main(argv=None):
     )
     parser.add_argument("task", choices=["setup", "lab", "fresh", "test", "test-backends"])
     parser.add_argument(
-        "--venv", type=Path, default=ROOT / ".venv", help="the virtual environment (default .venv)"
+        "--venv",
+        type=Path,
+        default=ROOT / ".venv",
+        help="the virtual environment (default .venv, relative to this folder)",
     )
     arguments = parser.parse_args(argv)
     problem = python_problem(sys.version_info)
