@@ -1,6 +1,8 @@
 # anomaly-tutorial: `make lab` sets everything up and opens the course; `make test` checks it.
 # The first target that needs it creates .venv with `python3 -m venv` (no conda needed) and
 # installs the package with its dev tools; it reinstalls only when pyproject.toml changes.
+# setup, lab, fresh, test and test-backends are tasks.py's (`python tasks.py TASK` without make,
+# on Windows too): one definition of each, which CI's `make test` runs.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,42 +24,38 @@ help:
 	@echo "make lint       ruff"
 	@echo "make test-browser  notebooks 00 and 01 via Run All in a real JupyterLab (headless chromium)"
 	@echo "make test-wheel    every notebook from the installed wheel, outside the checkout"
+	@echo "Without make (Windows too): python tasks.py setup|lab|fresh|test|test-backends"
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; why = "TensorFlow 2.21 has no wheels for Python 3.14 or newer" if v > (3, 13) else "it uses Python 3.11 features"; sys.exit(0 if (3, 11) <= v <= (3, 13) else "Python %d.%d cannot run this course: %s. Install Python 3.11, 3.12 or 3.13 and run: make PYTHON=python3.13 ..." % (*v, why))'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	$(PYTHON) tasks.py setup --venv $(VENV)
 
-setup: $(STAMP)
+setup:
+	$(PYTHON) tasks.py setup --venv $(VENV)
 
 # The learner works in copies (workspace/, git-ignored): JupyterLab's autosave never touches
 # the committed notebooks. On 127.0.0.1, with Jupyter's token; opens 00_introduction.ipynb.
-lab: $(STAMP)
-	$(BIN)/anomaly-tutorial lab
+lab:
+	$(PYTHON) tasks.py lab --venv $(VENV)
 
-fresh: $(STAMP)
-	$(BIN)/anomaly-tutorial lab --reset --no-start
+fresh:
+	$(PYTHON) tasks.py fresh --venv $(VENV)
 
 # Two pytest workers, one per core. --dist loadfile keeps each test file, and each notebook's
 # cells, in one worker (a notebook's cells share one kernel). Unit tests run in quick mode with
 # one thread; the notebooks run as a learner runs them (tests/conftest.py) and every text
 # output must equal the committed one (timings and dates blanked: tests/nbval_sanitize.cfg).
-test: $(STAMP)
-	ANOMALY_TUTORIAL_QUICK=1 ANOMALY_TUTORIAL_THREADS=1 $(BIN)/python -m pytest -n 2 \
-		--dist loadfile $(NBVAL) tests notebooks
+# tasks.py test runs (tasks.test_command; tests/test_tasks.py keeps this line equal to it):
+#   ANOMALY_TUTORIAL_QUICK=1 ANOMALY_TUTORIAL_THREADS=1 .venv/bin/python -m pytest -n 2 --dist loadfile --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+test:
+	$(PYTHON) tasks.py test --venv $(VENV)
 
 # The detectors use keras.ops only, so they run on every Keras backend; this checks JAX and
-# PyTorch (CPU builds). torch is pinned: an unpinned install would pull a multi-GB CUDA build.
-# Then data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
-BACKEND_TESTS := tests/test_detector_contract.py tests/test_persistence.py tests/test_streaming.py
-test-backends: $(STAMP)
-	$(BIN)/python -m pip install --quiet 'jax[cpu]' 'torch==2.13.0'
-	KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
-	KERAS_BACKEND=torch ANOMALY_TUTORIAL_QUICK=1 $(BIN)/python -m pytest $(BACKEND_TESTS)
-	XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax ANOMALY_TUTORIAL_QUICK=1 \
-		$(BIN)/python -m pytest -m multi_device tests/test_data_parallel.py
+# PyTorch on CPU-only builds: jax[cpu], and torch from PyTorch's CPU index (PyPI's Linux torch
+# pulls about 20 nvidia-* packages). pip's dry-run report is read first and nothing CUDA is ever
+# installed; where no CPU-only torch can be had, PyTorch is skipped with the reason. Then
+# data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
+test-backends:
+	$(PYTHON) tasks.py test-backends --venv $(VENV)
 
 data: $(STAMP)
 	$(BIN)/anomaly-tutorial make-data --force
