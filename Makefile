@@ -17,6 +17,7 @@ help:
 	@echo "make fresh      fresh copies of the notebooks in workspace/ (yours are moved aside)"
 	@echo "make test       unit tests + every notebook as a learner runs it (what CI runs)"
 	@echo "make test-backends  detector and save/load tests on Keras's JAX and PyTorch backends"
+	@echo "make test-oldest    detector and save/load tests on the oldest versions allowed (.ci/oldest.txt)"
 	@echo "make data       regenerate data/textures and data/glyphs deterministically"
 	@echo "make models     retrain the networks the notebooks load (data/trained; NB='03 04')"
 	@echo "make notebooks  re-run notebooks in place to refresh their committed outputs (NB=...)"
@@ -56,6 +57,33 @@ test:
 # data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
 test-backends:
 	$(PYTHON) tasks.py test-backends --venv $(VENV)
+
+# The oldest versions pyproject.toml allows (.ci/oldest.txt: TensorFlow 2.16.2, the last with
+# Intel Mac wheels, Keras 3.8, NumPy 1.26, ...) in their own venv: the detector contract,
+# save/load, model-folder and store tests; then every shipped network in data/trained scores the
+# same seeded images as in .venv, to 1e-5 (.ci/same_scores.py); last, pip resolves the
+# dependencies for Linux, Intel and arm64 macOS and Windows (.ci/resolve_platforms.py, needs
+# the package index). TensorFlow 2.16 has wheels up to Python 3.12: OLDEST_PYTHON is 3.11 or 3.12.
+OLDEST_VENV := .venv-oldest
+OLDEST_PYTHON ?= $(PYTHON)
+OLDEST_TESTS := tests/test_detector_contract.py tests/test_persistence.py \
+	tests/test_model_folders.py tests/test_trained.py
+$(OLDEST_VENV)/.installed: pyproject.toml .ci/oldest.txt
+	@$(OLDEST_PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 12) else "make test-oldest needs Python 3.11 or 3.12 (TensorFlow 2.16 has no wheels for %d.%d): make test-oldest OLDEST_PYTHON=python3.12" % v)'
+	rm -rf $(OLDEST_VENV)
+	$(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -c .ci/oldest.txt -e . pytest pytest-xdist
+	@touch $@
+
+.PHONY: test-oldest
+test-oldest: $(STAMP) $(OLDEST_VENV)/.installed
+	ANOMALY_TUTORIAL_QUICK=1 ANOMALY_TUTORIAL_THREADS=1 $(OLDEST_VENV)/bin/python -m pytest -n 2 \
+		--dist loadfile $(OLDEST_TESTS)
+	ANOMALY_TUTORIAL_THREADS=1 $(BIN)/python .ci/same_scores.py save $(OLDEST_VENV)/scores.npz
+	ANOMALY_TUTORIAL_THREADS=1 $(OLDEST_VENV)/bin/python .ci/same_scores.py compare \
+		$(OLDEST_VENV)/scores.npz
+	$(OLDEST_VENV)/bin/python .ci/resolve_platforms.py
 
 data: $(STAMP)
 	$(BIN)/anomaly-tutorial make-data --force

@@ -231,11 +231,31 @@ def _write_record(path: Path, content: dict) -> None:
 
 def _architecture(model) -> list:
     # Layer classes and their settings in order, without the names Keras numbers per session
-    # (conv2d_3 on a second run of a cell is the same layer as conv2d).
+    # (conv2d_3 on a second run of a cell is the same layer as conv2d), and without the
+    # settings that are off (None or False): newer Keras versions add settings to the configs,
+    # off by default (Keras 3.15 has Dense's "quantization_config": None and InputLayer's
+    # "optional": False; 3.8 has neither), and the same network must load the same shipped
+    # weights on every Keras since 3.8. Within one version a class has the same settings.
     return [
-        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+        (
+            type(layer).__name__,
+            _without_off({k: v for k, v in layer.get_config().items() if k != "name"}),
+        )
         for layer in model.layers
     ]
+
+
+def _without_off(value):
+    """A layer's config without the settings that are None or False, at every depth."""
+    if isinstance(value, dict):
+        return {
+            key: _without_off(item)
+            for key, item in value.items()
+            if item is not None and item is not False
+        }
+    if isinstance(value, list | tuple):
+        return [_without_off(item) for item in value]
+    return value
 
 
 def _optimizer(model):

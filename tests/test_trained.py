@@ -179,3 +179,20 @@ def test_a_rebuild_trains_each_fit_once(tmp_path, brick):
     loaded = store.fit(again, brick.train_images)  # the same fit, later in the notebook
     assert loaded is not again and loaded.offset_ == first.offset_
     assert len((tmp_path / "03.new" / "rebuild.log").read_text().splitlines()) == 1
+
+
+def test_the_key_of_a_keras_model_ignores_settings_that_newer_keras_adds_switched_off(monkeypatch):
+    # Keras 3.15 adds Dense's "quantization_config": None and InputLayer's "optional": False,
+    # which 3.8 lacks: the same network must find the same shipped weights on both.
+    def model(use_bias):
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, use_bias=use_bias)])
+
+    before = trained._architecture(model(True))
+    config = keras.layers.Dense.get_config
+    monkeypatch.setattr(
+        keras.layers.Dense,
+        "get_config",
+        lambda layer: {**config(layer), "added_later": None, "also_added": False},
+    )
+    assert trained._architecture(model(True)) == before
+    assert trained._architecture(model(False)) != before  # a setting that is used still counts

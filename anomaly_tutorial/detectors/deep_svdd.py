@@ -213,8 +213,10 @@ class DeepSVDD(KerasImageDetector):
             features.add(self._predict(batch))
         self.c_ = initial_center(features.mean[np.newaxis], self.center_eps)
         self.radius_ = 0.0
-        # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network.
-        trainer = keras.Model(self.model_.inputs, self.model_.outputs, name="deep_svdd_trainer")
+        # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network. One
+        # input tensor, not the list ``inputs``: Keras 3.8 warns when a list-input model is
+        # called with a single array.
+        trainer = keras.Model(self.model_.input, self.model_.output, name="deep_svdd_trainer")
         callbacks, loss = [], squared_distance
         if self.objective == "soft-boundary":
             loss = SoftBoundaryLoss(nu=self.nu)
@@ -252,8 +254,8 @@ class DeepSVDD(KerasImageDetector):
             self.latent_dim,
             name="pretrain_decoder",
         )
-        outputs = decoder(self.model_.outputs[0])
-        autoencoder = keras.Model(self.model_.inputs, outputs, name="pretrain")
+        outputs = decoder(self.model_.output)
+        autoencoder = keras.Model(self.model_.input, outputs, name="pretrain")
         autoencoder.compile(optimizer=self._optimizer(), loss="mse")
         return self._train(autoencoder, images, val_images, epochs=self.pretrain_epochs)
 
