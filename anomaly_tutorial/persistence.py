@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
+from anomaly_tutorial import temporaries
 from anomaly_tutorial.detectors import detector_class, detector_name, state
 from anomaly_tutorial.errors import ModelFolderError
 from anomaly_tutorial.outputs import rename_new
@@ -79,7 +80,7 @@ def save(detector, path, *, force: bool = False) -> Path:
     _remove_leftovers(path.parent)
     staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=path.parent))
     try:
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~temporaries.umask())
         (staging / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         np.savez(staging / ARRAYS, **arrays)
         _move_into_place(staging, path)
@@ -133,7 +134,9 @@ def _remove_leftovers(folder: Path) -> None:
         for entry in folder.iterdir():
             for prefix in (_STAGING, _ASIDE):
                 pid = entry.name[len(prefix) :].split("-")[0]
-                if not (entry.name.startswith(prefix) and pid.isdigit()) or _alive(int(pid)):
+                if not (entry.name.startswith(prefix) and pid.isdigit()) or temporaries.running(
+                    int(pid)
+                ):
                     continue
                 if entry.is_dir() and not entry.is_symlink() and _holds_only_ours(entry):
                     shutil.rmtree(entry, ignore_errors=True)
@@ -146,22 +149,6 @@ def _holds_only_ours(folder: Path) -> bool:
         or (e.is_dir() and not e.is_symlink() and _only_ours(e))
         for e in entries
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, but is another user's
-        return True
-    return True
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def load(path):

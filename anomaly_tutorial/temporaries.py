@@ -61,7 +61,7 @@ def remove_stale(folder) -> list[Path]:
         if not entry.name.startswith(PREFIX) or entry.is_symlink():
             continue
         pid = entry.name[len(PREFIX) :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not running(int(pid)):
             with contextlib.suppress(OSError):
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path)
@@ -71,7 +71,8 @@ def remove_stale(folder) -> list[Path]:
     return removed
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether the process ``pid`` (this one included) still runs."""
     if pid == os.getpid():
         return True
     try:
@@ -96,4 +97,4 @@ def umask() -> int:
     return mask
 
 
-__all__ = ["PREFIX", "make_file", "make_folder", "new_name", "remove_stale", "umask"]
+__all__ = ["PREFIX", "make_file", "make_folder", "new_name", "remove_stale", "running", "umask"]
