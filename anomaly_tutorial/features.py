@@ -14,6 +14,7 @@ and blocks of 2x2 cells, so 8x8 digits, 25x25 faces and 64x64 textures all give 
 descriptor without tuning.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -222,19 +223,43 @@ def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=Non
 DERIVATIVES = ((0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (2, 0))
 
 
-def gaussian_derivatives(images, scales=(1.0, 2.0, 4.0)) -> np.ndarray:
-    """Per-pixel features ``(n, H, W, 6 * len(scales) * C)`` of images ``(n, H, W, C)``.
+def gaussian_derivatives(images, scales=(1.0, 2.0, 4.0), rows=None, cols=None) -> np.ndarray:
+    """Per-pixel features ``(n, h, w, 6 * len(scales) * C)`` of images ``(n, H, W, C)``.
 
     At each Gaussian width ``s`` in ``scales`` (pixels): the blurred image and its first and
     second derivatives, a classic filter bank that describes the brightness, edges, lines and
     blobs of about ``s`` to ``2 s`` pixels around each pixel. Borders are reflected.
+
+    ``rows`` and ``cols`` (index arrays; default: all) ask for the features at those pixels only:
+    the result equals the full one indexed there, at a fraction of the cost for a sparse grid.
+    Each 1-D filter is applied as a matrix, the filter's response to every unit impulse
+    (``scipy.ndimage.gaussian_filter1d`` of an identity matrix), so only the rows and columns
+    asked for are ever computed.
     """
     images = np.asarray(images, dtype=np.float32)
-    features = [
-        ndimage.gaussian_filter(images[..., channel], (0, scale, scale), order=(0, rows, cols),
-                                mode="reflect") * np.float32(scale ** (rows + cols))
-        for channel in range(images.shape[-1])
-        for scale in scales
-        for rows, cols in DERIVATIVES
-    ]  # fmt: skip
+    height, width = images.shape[1:3]
+    rows = np.arange(height) if rows is None else np.asarray(rows)
+    cols = np.arange(width) if cols is None else np.asarray(cols)
+    features = []
+    for channel in range(images.shape[-1]):
+        plane = images[..., channel].astype(np.float64)
+        for scale in scales:
+            # along_rows[order] @ plane filters down the columns; plane @ along_cols[order].T
+            # filters along the rows.
+            along_rows = [_filter_matrix(height, scale, order)[rows] for order in range(3)]
+            along_cols = [_filter_matrix(width, scale, order)[cols] for order in range(3)]
+            by_cols = [plane @ matrix.T for matrix in along_cols]
+            features += [
+                along_rows[row_order] @ by_cols[col_order] * scale ** (row_order + col_order)
+                for row_order, col_order in DERIVATIVES
+            ]
     return np.stack(features, axis=-1).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=18)
+def _filter_matrix(size: int, scale: float, order: int) -> np.ndarray:
+    """``(size, size)``: column ``j`` is the Gaussian derivative filter's response to a unit
+    impulse at ``j`` (borders reflected), so ``matrix @ signal`` filters a signal."""
+    matrix = ndimage.gaussian_filter1d(np.eye(size), scale, axis=0, order=order, mode="reflect")
+    matrix.flags.writeable = False
+    return matrix

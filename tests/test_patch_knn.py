@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from anomaly_tutorial.detectors import make_detector
-from anomaly_tutorial.detectors.patch_knn import default_stride
+from anomaly_tutorial.detectors.patch_knn import default_stride, greedy_coreset
 from anomaly_tutorial.features import gaussian_derivatives
 
 
@@ -86,3 +86,25 @@ def test_gaussian_derivatives_measure_a_ramp_slope():
     assert centre[0] == pytest.approx(ramp[0, 16, 16, 0], abs=1e-3)
     assert centre[1] == pytest.approx(slope * 2.0, rel=1e-2)
     assert np.abs(centre[[2, 3, 4, 5]]).max() < 1e-3
+
+
+def test_the_coreset_keeps_a_rare_cluster_that_a_random_sample_misses():
+    rng = np.random.default_rng(0)
+    common, rare = rng.normal(0, 1, (990, 5)), rng.normal(50, 1, (10, 5))
+    points = np.concatenate([common, rare])
+    chosen = greedy_coreset(points, 20, np.random.default_rng(0))
+    assert len(set(chosen.tolist())) == 20
+    assert (chosen >= 990).any()
+    # Every point is closer to the coreset than the coreset's points are to each other (k-center).
+    gaps = np.linalg.norm(points[:, None] - points[chosen][None], axis=2).min(axis=1)
+    spacing = np.linalg.norm(points[chosen][:, None] - points[chosen][None], axis=2)
+    assert gaps.max() <= spacing[np.triu_indices(20, 1)].min() + 1e-6
+    assert greedy_coreset(points, 2000, rng).tolist() == list(range(1000))
+
+
+def test_gaussian_derivatives_on_a_grid_equal_the_full_ones_there():
+    images = np.random.default_rng(0).random((3, 20, 30, 2), dtype=np.float32)
+    rows, cols = np.arange(1, 20, 4), np.arange(2, 30, 3)
+    full = gaussian_derivatives(images, (1.0, 3.0))
+    on_grid = gaussian_derivatives(images, (1.0, 3.0), rows, cols)
+    np.testing.assert_allclose(on_grid, full[:, rows][:, :, cols], atol=1e-6)

@@ -5,7 +5,11 @@ pretrained on millions of photos (this course downloads nothing):
 
 1. Describe every neighbourhood of the normal training images by a feature vector
    (:func:`anomaly_tutorial.features.gaussian_derivatives`, standardised) plus its position,
-   and keep a random ``bank_size`` of them: the *memory bank*.
+   and keep ``bank_size`` of them that cover all the others well: the *memory bank*, chosen by
+   greedy coreset selection (:func:`greedy_coreset`) from a random pool ``POOL_FACTOR`` times
+   larger. A coreset keeps the rare normal neighbourhoods that a random sample misses, so a
+   bank of 2,000 ranks the development parts as well as a random bank of 10,000 did (better
+   on the faces and glyphs), and is searched five times faster.
 2. For a test image, the distance of each neighbourhood to its nearest neighbours in the bank
    is its anomaly map: a defect has no close match among normal neighbourhoods.
 3. The image score reduces the map: its robust maximum (a small local defect), its mean (a
@@ -20,13 +24,14 @@ everywhere, a close match is always near, so it costs little there.
 
 There is no training beyond describing the images: ``fit`` takes about a second for 240
 textures on a laptop CPU. The defaults were chosen on the development parts of the bundled data.
+Features are computed on the grid only, and the bank is searched by brute force
+(``sklearn.neighbors.NearestNeighbors``), once per batch of images.
 """
 
 import math
 from numbers import Real
 
 import numpy as np
-from scipy import ndimage
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -45,13 +50,44 @@ from anomaly_tutorial.features import gaussian_derivatives
 #: The widest Gaussian (pixels) ``scales`` may hold: a wider one costs time and says nothing
 #: about images of a few hundred pixels.
 MAX_SCALE = 64.0
-#: Images described at once (their features are ``6 * len(scales) * C`` times larger).
-_CHUNK = 32
+#: The coreset is chosen from a random pool of this many times ``bank_size`` neighbourhoods.
+POOL_FACTOR = 20
+#: Images described and looked up at once.
+_CHUNK = 256
 
 
 def default_stride(height: int, width: int) -> int:
     """Every pixel of images up to 31 pixels a side, about 16 grid points a side beyond."""
     return max(1, min(height, width) // 16)
+
+
+def _hat_matrix(size: int, grid) -> np.ndarray:
+    """``(size, len(grid))``: linear interpolation from values at the indices ``grid`` to every
+    index ``0 .. size - 1``, the ends held (column ``j``: the weights of ``grid[j]``)."""
+    return np.stack([np.interp(np.arange(size), grid, unit) for unit in np.eye(len(grid))], 1)
+
+
+def greedy_coreset(points, size: int, rng) -> np.ndarray:
+    """Indices of ``size`` rows of ``points`` that cover all of them: each next one is the point
+    farthest from those already chosen (k-center greedy, as PatchCore picks its bank), the
+    first one at random. Every point is then close to a chosen one, rare ones included."""
+    # One column per point: each step is a few passes over contiguous memory. Squared
+    # differences summed by NumPy, not a BLAS product, so every CPU picks the same points.
+    columns = np.ascontiguousarray(np.asarray(points, dtype=np.float32).T)
+    if size >= columns.shape[1]:
+        return np.arange(columns.shape[1])
+    chosen = np.empty(size, dtype=np.intp)
+    chosen[0] = rng.integers(columns.shape[1])
+    nearest = np.full(columns.shape[1], np.inf, dtype=np.float32)
+    distances, difference = np.empty_like(nearest), np.empty_like(nearest)
+    for step in range(1, size):
+        distances[:] = 0
+        for values, centre in zip(columns, columns[:, chosen[step - 1]], strict=True):
+            np.subtract(values, centre, out=difference)
+            distances += np.square(difference, out=difference)
+        np.minimum(nearest, distances, out=nearest)
+        chosen[step] = np.argmax(nearest)
+    return chosen
 
 
 class PatchKNN(MapDetector, ImageDetector):
@@ -66,8 +102,8 @@ class PatchKNN(MapDetector, ImageDetector):
         interpolated back to full size.
     position_weight : float, default=3.0
         How strongly a neighbourhood prefers matches from the same place (0: from anywhere).
-    bank_size : int, default=10000
-        Neighbourhoods kept in the memory bank (a random subset of the training images').
+    bank_size : int, default=2000
+        Neighbourhoods kept in the memory bank (a greedy coreset of the training images').
     n_neighbors : int, default=1
         The distance is the mean over this many nearest neighbours in the bank.
     smoothing_sigma : float, default=2.0
@@ -103,7 +139,7 @@ class PatchKNN(MapDetector, ImageDetector):
     ((3,), (2, 16, 16))
     """
 
-    QUICK_PARAMS = {"bank_size": 2000}
+    QUICK_PARAMS = {"bank_size": 300}
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "scales": [PositiveReals(high=MAX_SCALE)],
@@ -116,7 +152,7 @@ class PatchKNN(MapDetector, ImageDetector):
         "reduction": [StrOptions({"max", "mean", "combined"})],
     }
 
-    def __init__(self, scales=(1.0, 2.0, 4.0), stride=None, position_weight=3.0, bank_size=10000,
+    def __init__(self, scales=(1.0, 2.0, 4.0), stride=None, position_weight=3.0, bank_size=2000,
                  n_neighbors=1, smoothing_sigma=2.0, top_fraction=0.01, reduction="combined",
                  validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
                  verbose=0):  # fmt: skip
@@ -130,9 +166,7 @@ class PatchKNN(MapDetector, ImageDetector):
 
     def _features(self, images) -> np.ndarray:
         """Raw features on the grid, ``(n, h, w, F)``."""
-        rows, cols = self._grid(*images.shape[1:3])
-        features = gaussian_derivatives(images, tuple(self.scales))
-        return features[:, rows][:, :, cols]
+        return gaussian_derivatives(images, tuple(self.scales), *self._grid(*images.shape[1:3]))
 
     def _vectors(self, images) -> np.ndarray:
         """Standardised features plus position on the grid, ``(n, h, w, F + 2)``."""
@@ -150,7 +184,8 @@ class PatchKNN(MapDetector, ImageDetector):
         self.stride_ = int(self.stride or default_stride(height, width))
         grid_rows, grid_cols = self._grid(height, width)
         grid_size = len(grid_rows) * len(grid_cols)
-        per_image = min(grid_size, math.ceil(self.bank_size / len(images)))
+        pool_size = POOL_FACTOR * self.bank_size
+        per_image = min(grid_size, math.ceil(pool_size / len(images)))
         moments, kept, places = RunningMoments(), [], []
         for batch in images.batches(description="Describing", verbose=self.verbose):
             for start in range(0, len(batch), _CHUNK):
@@ -175,9 +210,9 @@ class PatchKNN(MapDetector, ImageDetector):
         )
         position = np.stack([grid_rows[rows] / height, grid_cols[cols] / width], axis=1)
         bank = np.concatenate([kept, position * self.position_scale_], axis=1)
-        if len(bank) > self.bank_size:
-            bank = bank[rng.choice(len(bank), self.bank_size, replace=False)]
-        self.memory_bank_ = bank.astype(np.float32)
+        if len(bank) > pool_size:
+            bank = bank[rng.choice(len(bank), pool_size, replace=False)]
+        self.memory_bank_ = bank[greedy_coreset(bank, self.bank_size, rng)].astype(np.float32)
         self._derive()
         # The two reductions in units of their spread on held-out normal images.
         raw = np.concatenate([self._raw_reductions(self._maps(b)) for b in val_images.batches()])
@@ -210,22 +245,15 @@ class PatchKNN(MapDetector, ImageDetector):
     def _maps(self, images) -> np.ndarray:
         height, width = images.shape[1:3]
         count = min(self.n_neighbors, len(self.memory_bank_))
+        # Bilinear interpolation from the grid back to every pixel (edges held), as matrices.
         rows, cols = self._grid(height, width)
-        # Where each pixel sits on the grid, for bilinear interpolation (edges held).
-        at = np.meshgrid(
-            np.interp(np.arange(height), rows, np.arange(len(rows))),
-            np.interp(np.arange(width), cols, np.arange(len(cols))),
-            indexing="ij",
-        )
         maps = np.empty((len(images), height, width), dtype=np.float32)
+        up_rows, up_cols = _hat_matrix(height, rows), _hat_matrix(width, cols)
         for start in range(0, len(images), _CHUNK):
             vectors = self._vectors(images[start : start + _CHUNK])
             distances = self.neighbors_.kneighbors(vectors.reshape(-1, vectors.shape[-1]), count)[0]
             coarse = distances.mean(axis=1).reshape(vectors.shape[:3])
-            for offset, grid_map in enumerate(coarse):
-                if self.stride_ > 1:
-                    grid_map = ndimage.map_coordinates(grid_map, at, order=1, mode="nearest")
-                maps[start + offset] = grid_map
+            maps[start : start + len(coarse)] = up_rows @ coarse @ up_cols.T
         return blur(maps, self.smoothing_sigma)
 
     def _raw_reductions(self, maps) -> np.ndarray:
