@@ -21,7 +21,7 @@ import os
 import time
 from pathlib import Path
 
-from anomaly_tutorial import benchmark, protocols, tables
+from anomaly_tutorial import protocols, runtime, tables
 from anomaly_tutorial.detectors import ONE_CLASS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--classes", nargs="+", type=int, default=list(protocols.CLASSES))
     parser.add_argument("--quick", action="store_true", help="quick settings (a smoke test)")
     arguments = parser.parse_args()
-    machine = benchmark.machine_description()
+    machine = runtime.machine_description()
     print(machine, "| load average", _load(), flush=True)
     started = time.perf_counter()
     results = {}
