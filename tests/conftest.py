@@ -66,3 +66,48 @@ else:
     if not getattr(nbval.kernel.start_new_kernel, "learner", False):
         nbval.kernel.start_new_kernel = _start_learner_kernel(nbval.kernel.start_new_kernel)
         nbval.kernel.start_new_kernel.learner = True
+
+
+# -- Two workers that end together ------------------------------------------------------------
+# `make test` runs `-n 2 --dist loadfile`: each file (and each notebook) runs whole on one
+# worker, handed out in collection order as workers free up. Longest first (seconds on one
+# worker of the 2-core reference machine, from --durations) leaves only short files for the
+# end, so the two workers finish within seconds of each other; files not listed (a few seconds
+# each) follow in their usual order. Tests inside a file keep their order.
+SLOWEST_FILES = {
+    "tests/test_snippets.py": 166,
+    "tests/test_cli.py": 128,
+    "notebooks/04_deep_svdd.ipynb": 118,
+    "notebooks/03_convolutional_autoencoder.ipynb": 110,
+    "notebooks/05_comparison_and_your_own_images.ipynb": 84,
+    "notebooks/02_labeled_keras_regressor.ipynb": 68,
+    "tests/test_trained.py": 65,
+    "tests/test_autoencoder.py": 40,
+    "tests/test_detector_contract.py": 38,
+    "notebooks/01_hog_oneclass_svm.ipynb": 37,
+    "tests/test_labeled_regressor.py": 34,
+    "tests/test_textures.py": 33,
+    "notebooks/00_introduction.ipynb": 33,
+    "tests/test_parts.py": 31,
+    "tests/test_glyphs.py": 21,
+    "tests/test_benchmark.py": 19,
+    "tests/test_streaming.py": 19,
+    "tests/test_persistence.py": 16,
+    "tests/test_tiling.py": 13,
+    "tests/test_progress.py": 13,
+    "tests/test_deep_svdd.py": 9,
+    "tests/test_hostile_outputs.py": 8,
+}
+
+
+def pytest_configure(config):
+    # xdist would otherwise reorder the files by their number of tests, not their duration.
+    if getattr(config.option, "loadscopereorder", False):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+    def seconds(item):
+        return SLOWEST_FILES.get(item.nodeid.split("::", 1)[0], 0)
+
+    items.sort(key=seconds, reverse=True)  # stable: same-file tests keep their order

@@ -3,6 +3,7 @@
 Crafted and damaged model folders are in the Python-API bad-input matrix (test_bad_inputs.py).
 """
 
+import functools
 import json
 
 import numpy as np
@@ -19,6 +20,7 @@ def _images(n=40, size=16, seed=0):
     return rng.uniform(0.3, 0.7, size=(n, size, size)).astype(np.float32)
 
 
+@functools.cache  # fitted once per module: the tests only read the detector and its images
 def _fitted(name):
     detector = make_detector(name, quick=True)
     images = _images()

@@ -139,13 +139,15 @@ def test_record_says_where_the_model_was_trained(written):
     assert record["trained_on"].startswith(f"{runtime.os.cpu_count()} CPU cores")
 
 
-def test_a_rebuild_keeps_the_shipped_files_when_the_weights_come_back_the_same(tmp_path, brick):
-    shipped, rebuilt = tmp_path / "03", tmp_path / "03.new"
-    trained.Store("03", folder=shipped, save_to=shipped).fit(_detector(), brick.train_images)
+def test_a_rebuild_keeps_the_shipped_files_when_the_weights_come_back_the_same(
+    shipped, tmp_path_factory, brick
+):
+    # shipped: the detector _detector() fitted on brick.train_images, written by a Store
+    rebuilt = tmp_path_factory.mktemp("rebuilt") / "xx.new"
     x = np.ones((8, 3), dtype=np.float32)
-    trained.Store("03", folder=shipped, save_to=shipped).fit_keras(_model(), x, x[:, :1], epochs=2)
+    trained.Store("xx", folder=shipped, save_to=shipped).fit_keras(_model(), x, x[:, :1], epochs=2)
     before = {path.name: path.stat().st_mtime_ns for path in _entries(shipped, recursive=True)}
-    store = trained.Store("03", folder=shipped, save_to=rebuilt)
+    store = trained.Store("xx", folder=shipped, save_to=rebuilt)
     store.fit(_detector(), brick.train_images)  # trained again: same seed, same weights
     store.fit_keras(_model(), x, x[:, :1], epochs=2)
     store.fit_keras(_model(units=6), x, x[:, :1], epochs=2)  # a model that was not shipped
