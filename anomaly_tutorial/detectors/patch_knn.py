@@ -24,15 +24,14 @@ everywhere, a close match is always near, so it costs little there.
 
 There is no training beyond describing the images: ``fit`` takes about a second for 240
 textures on a laptop CPU. The defaults were chosen on the development parts of the bundled data.
-Features are computed on the grid only, and the bank is searched by brute force
-(``sklearn.neighbors.NearestNeighbors``), once per batch of images.
+Features are computed on the grid only, and the bank is searched by brute force with BLAS
+products (:meth:`PatchKNN._nearest`), once per batch of images.
 """
 
 import math
 from numbers import Real
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import state
@@ -54,6 +53,8 @@ MAX_SCALE = 64.0
 POOL_FACTOR = 20
 #: Images described and looked up at once.
 _CHUNK = 256
+#: Neighbourhoods looked up in the bank at once (their distances to it fill a few MB).
+_QUERIES = 1024
 
 
 def default_stride(height: int, width: int) -> int:
@@ -124,8 +125,8 @@ class PatchKNN(MapDetector, ImageDetector):
         What crossing the image adds to a distance.
     memory_bank_ : ndarray of shape (bank_size, n_features + 2)
         The normal neighbourhoods (features and position).
-    neighbors_ : sklearn.neighbors.NearestNeighbors
-        The index of ``memory_bank_``, built once (after fitting or loading).
+    bank_norms_ : ndarray of shape (bank_size,)
+        Squared lengths of the bank's vectors, for the search (after fitting or loading).
     score_mean_, score_scale_ : ndarray of shape (2,)
         Mean and spread of the maximum and mean reductions on the held-out normal images.
     {offset_attribute}
@@ -219,7 +220,7 @@ class PatchKNN(MapDetector, ImageDetector):
         self.score_mean_, self.score_scale_ = spread(raw)
 
     def _derive(self):
-        self.neighbors_ = NearestNeighbors().fit(self.memory_bank_)
+        self.bank_norms_ = np.einsum("ij,ij->i", self.memory_bank_, self.memory_bank_)
 
     def _state_spec(self):
         height, width, channels = self.image_shape_
@@ -251,10 +252,31 @@ class PatchKNN(MapDetector, ImageDetector):
         up_rows, up_cols = _hat_matrix(height, rows), _hat_matrix(width, cols)
         for start in range(0, len(images), _CHUNK):
             vectors = self._vectors(images[start : start + _CHUNK])
-            distances = self.neighbors_.kneighbors(vectors.reshape(-1, vectors.shape[-1]), count)[0]
-            coarse = distances.mean(axis=1).reshape(vectors.shape[:3])
+            coarse = self._nearest(vectors.reshape(-1, vectors.shape[-1]), count)
+            coarse = coarse.reshape(vectors.shape[:3])
             maps[start : start + len(coarse)] = up_rows @ coarse @ up_cols.T
         return blur(maps, self.smoothing_sigma)
+
+    def _nearest(self, vectors, count: int) -> np.ndarray:
+        """Mean distance of each vector to its ``count`` nearest vectors in the bank.
+
+        Brute force, as ``NearestNeighbors(algorithm="brute")`` searches, but with float32 BLAS
+        products (``|a - b|^2 = |a|^2 - 2 a.b + |b|^2``) to find the nearest, about twice as
+        fast as its float64 ones, and their distances then measured exactly.
+        """
+        distances = np.empty(len(vectors), dtype=np.float32)
+        for start in range(0, len(vectors), _QUERIES):
+            queries = vectors[start : start + _QUERIES]
+            ranks = queries @ self.memory_bank_.T
+            ranks *= -2
+            ranks += self.bank_norms_  # |q|^2 is the same for every candidate
+            if count == 1:
+                nearest = ranks.argmin(axis=1)[:, np.newaxis]
+            else:
+                nearest = np.argpartition(ranks, count - 1, axis=1)[:, :count]
+            gaps = queries[:, np.newaxis] - self.memory_bank_[nearest]
+            distances[start : start + len(queries)] = np.sqrt((gaps**2).sum(axis=-1)).mean(axis=1)
+        return distances
 
     def _raw_reductions(self, maps) -> np.ndarray:
         """``(n, 2)``: the robust maximum and the mean of each map."""
