@@ -251,14 +251,14 @@ def _train(arguments) -> int:
     persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
     train_files, test_groups = datasets.folder_files(arguments.data)
     source = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
-    count = len(source)
-    what = f"{count} images"
+    what, model = f"{len(source)} images", detector
     if arguments.tile:
-        source = tiling.Tiles(source, arguments.tile)
-        what += f" ({len(source)} tiles of {arguments.tile}x{arguments.tile})"
+        model = tiling.Tiled(detector, arguments.tile)
+        tiles = len(tiling.Tiles(source, arguments.tile))
+        what += f" ({tiles} tiles of {arguments.tile}x{arguments.tile})"
     arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
     started = time.perf_counter()
-    detector.fit(source)
+    model.fit(source)
     seconds = time.perf_counter() - started
     persistence.save(detector, arguments.out, force=arguments.force)
     print(
@@ -273,7 +273,8 @@ def _train(arguments) -> int:
     if len(set(labels)) == 2:
         test_files = [file for _, files in test_groups for file in files]
         test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
-        auroc = metrics.evaluate(labels, metrics.anomaly_scores(detector, test_images))
+        scores = test_images.apply(tiling.Tiled(detector).score_samples, "Scoring")
+        auroc = metrics.evaluate(labels, -scores)
         print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
     print(f"Saved to {_printable(arguments.out)}")
     return 0

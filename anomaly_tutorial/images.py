@@ -107,12 +107,26 @@ def image_shape(images: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(size) for size in images.shape[1:])
 
 
+def is_larger(images: np.ndarray, fitted_shape) -> bool:
+    """True if ``(n, H, W, ...)`` images are larger than the ``(h, w, c)`` a detector was fitted
+    on (at least as large on both sides, and not the same size): :mod:`~anomaly_tutorial.
+    tiling` scores them in tiles."""
+    (height, width), fitted = images.shape[1:3], tuple(fitted_shape[:2])
+    return height >= fitted[0] and width >= fitted[1] and (height, width) != fitted
+
+
 def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str) -> None:
     """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit."""
     if image_shape(images) == tuple(fitted_shape):
         return
     height, width, channels = image_shape(images)
     fit_height, fit_width, fit_channels = fitted_shape
+    if is_larger(images, fitted_shape) and channels == fit_channels:
+        raise InputError(
+            f"X has images of {height}x{width}, larger than the {fit_height}x{fit_width} "
+            f"{owner} was fitted on. Score them in tiles: wrap the detector, "
+            "tiling.Tiled(detector).score_samples(X) (notebook 05)."
+        )
     raise InputError(
         f"X has images of {height}x{width} with {channels} channel(s), but {owner} was fitted "
         f"on {fit_height}x{fit_width} with {fit_channels} channel(s). Resize or convert the "

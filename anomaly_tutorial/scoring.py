@@ -7,7 +7,7 @@ memory stays flat however many images there are. It is what ``anomaly-tutorial s
         print(row.path, row.anomaly_score, row.label)
 
 Images of the detector's input size are scored in batches; larger ones are cut into tiles and
-scored from their stitched map (:mod:`anomaly_tutorial.tiling`); smaller ones are an error.
+scored from their stitched map (:class:`anomaly_tutorial.tiling.Tiled`); smaller ones are an error.
 """
 
 from dataclasses import dataclass
@@ -90,14 +90,14 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     ) as bar:
         for start in range(0, len(files), size):
             indices = range(start, min(start + size, len(files)))
-            for row in _score_batch(detector, files, indices, maps):
+            for row in _score_batch(tiling.Tiled(detector), files, indices, maps):
                 yield row
                 bar.update()
 
 
-def _score_batch(detector, files, indices, maps):
+def _score_batch(model, files, indices, maps):
     images = [files.read_one(index) for index in indices]
-    fitted = tuple(detector.image_shape_[:2])
+    fitted = tuple(model.image_shape_[:2])
     tiled = []
     for index, image in zip(indices, images, strict=True):
         tiled.append(image.shape[:2] != fitted)
@@ -113,7 +113,7 @@ def _score_batch(detector, files, indices, maps):
     results = {}
     for group in filter(None, groups):
         batch = np.stack([images[i] for i in group])
-        scores, batch_maps = _scores_and_maps(detector, batch, maps)
+        scores, batch_maps = _scores_and_maps(model, batch, maps)
         for position, i in enumerate(group):
             one_map = None if batch_maps is None else batch_maps[position]
             results[i] = (scores[position], one_map)
@@ -122,20 +122,20 @@ def _score_batch(detector, files, indices, maps):
         yield ScoredImage(
             path=files.paths[index],
             anomaly_score=float(-score),
-            label=int(detector.labels_from_scores(score)),
+            label=int(model.labels_from_scores(score)),
             tiled=tiled[position],
             image=images[position] if maps else None,
             anomaly_map=one_map,
         )
 
 
-def _scores_and_maps(detector, images, maps):
+def _scores_and_maps(model, images, maps):
     if not maps:
-        return detector.score_samples(images), None
-    image_maps = detector.anomaly_map(images)
-    if detector.maps_give_scores():  # one pass through the network, not two
-        return detector.scores_from_maps(image_maps), image_maps
-    return detector.score_samples(images), image_maps
+        return model.score_samples(images), None
+    image_maps = model.anomaly_map(images)
+    if model.maps_give_scores():  # one pass through the network, not two
+        return model.scores_from_maps(image_maps), image_maps
+    return model.score_samples(images), image_maps
 
 
 __all__ = ["ScoredImage", "score_folder"]

@@ -49,16 +49,6 @@ class ImageSource:
         """The images at ``indices``, as a source (nothing is read)."""
         return Subset(self, indices)
 
-    def whole_images(self) -> "ImageSource":
-        """The images ``fit`` splits into a part to train on and a held-out part: these very
-        images (a source of tiles gives the images they are cut from)."""
-        return self
-
-    def training_part(self, indices) -> "ImageSource":
-        """What a detector trains on for the whole images at ``indices``: those images (a source
-        of tiles gives their tiles)."""
-        return self.subset(indices)
-
     def batch_size(self) -> int:
         """Images per batch of :meth:`batches`: ``MAX_BATCH``, or fewer for large images."""
         height, width, channels = self.image_shape
@@ -82,6 +72,11 @@ class ImageSource:
     def read_all(self) -> np.ndarray:
         """Every image in one array (for methods that need them all in memory)."""
         return self.read(np.arange(len(self)))
+
+    def apply(self, function, description=None, verbose=0) -> np.ndarray:
+        """``function(batch)`` of every batch (e.g. ``detector.score_samples``), concatenated."""
+        batches = self.batches(description=description, verbose=verbose)
+        return np.concatenate([function(batch) for batch in batches])
 
 
 class ArraySource(ImageSource):
