@@ -234,7 +234,7 @@ def _benchmark(arguments) -> int:
 
 
 def _train(arguments) -> int:
-    from anomaly_tutorial import datasets, metrics, persistence, tiling
+    from anomaly_tutorial import datasets, metrics, persistence, streaming, tiling
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
     if arguments.detector in SUPERVISED:
@@ -258,7 +258,7 @@ def _train(arguments) -> int:
         what += f" ({tiles} tiles of {arguments.tile}x{arguments.tile})"
     arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
     started = time.perf_counter()
-    model.fit(source)
+    streaming.Streamed(model).fit(source)
     seconds = time.perf_counter() - started
     persistence.save(detector, arguments.out, force=arguments.force)
     print(
@@ -272,9 +272,8 @@ def _train(arguments) -> int:
     labels = [int(kind != "good") for kind, files in test_groups for _ in files]
     if len(set(labels)) == 2:
         test_files = [file for _, files in test_groups for file in files]
-        test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
-        scores = test_images.apply(tiling.Tiled(detector).score_samples, "Scoring")
-        auroc = metrics.evaluate(labels, -scores)
+        tiled = streaming.Streamed(tiling.Tiled(detector), max_pixels=arguments.max_pixels)
+        auroc = metrics.evaluate(labels, metrics.anomaly_scores(tiled, test_files))
         print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
     print(f"Saved to {_printable(arguments.out)}")
     return 0

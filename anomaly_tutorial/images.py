@@ -22,7 +22,8 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
     if isinstance(images, str | bytes | os.PathLike):
         raise InputError(
             f"{name} is a path ({_shown(images)}), not an array of images; read the files "
-            "first with datasets.read_images(...) or datasets.image_source(...)."
+            "first with datasets.read_images(...), or wrap a detector to read them in batches: "
+            "streaming.Streamed(detector)."
         )
     try:
         array = np.asarray(images)

@@ -30,9 +30,15 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress
-from anomaly_tutorial.datasets.source import BATCH_BYTES, MAX_BATCH, ImageSource, image_source
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
-from anomaly_tutorial.detectors.base import Wrapper
+from anomaly_tutorial.detectors.base import (
+    BATCH_BYTES,
+    MAX_BATCH,
+    ArraySource,
+    ImageSource,
+    Wrapper,
+    as_source,
+)
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, is_larger, size_pair
 
@@ -164,7 +170,7 @@ class Tiled(Wrapper):
         The images are split into a part to train on and a held-out part (whole images, as
         ``fit`` splits them); ``offset_`` is set on the held-out images' tiled scores.
         """
-        return self._fit_source(image_source(X), y)
+        return self._fit_source(ArraySource(X), y)
 
     def _fit_source(self, source, y=None):
         if y is not None:
@@ -227,9 +233,8 @@ class Tiles(ImageSource):
 
     Parameters
     ----------
-    images : image source, array or path(s)
-        Large normal images, all of one size (see :func:`~anomaly_tutorial.datasets.
-        image_source`).
+    images : array or image source
+        Large normal images, all of one size.
     tile : int or (int, int)
         Tile size: the detector's input size.
     stride : int, (int, int) or None, default=None
@@ -248,7 +253,7 @@ class Tiles(ImageSource):
     """
 
     def __init__(self, images, tile, stride=None):
-        self.images = image_source(images)
+        self.images = as_source(images)
         self.tile = size_pair(tile, "tile")
         self.stride = size_pair(stride or default_stride(self.tile), "stride")
         height, width, channels = self.images.image_shape
