@@ -85,35 +85,22 @@ def cut(image: np.ndarray, corners: np.ndarray, tile) -> np.ndarray:
     )
 
 
-class Stitched:
-    """A full-size map put together from tile maps, averaged where they overlap (notebook 05).
-
-    ``add`` the maps of tiles cut at ``corners`` of :func:`tile_grid` (``size``, ``tile``,
-    ``stride``), batch by batch, then read :meth:`result`. Averaging equal values changes
-    nothing, so tiles cut from one smooth map stitch back to exactly that map: stitching adds
-    no seams. Tiles sit on a grid, so how many cover a pixel is the product of how many cover
-    its row and its column: no second full-size array is needed.
-    """
-
-    def __init__(self, size, tile, stride=None):
-        self.total = np.zeros(size, dtype=np.float64)
-        self.tile = size_pair(tile, "tile")
-        self.stride = size_pair(stride or default_stride(tile), "stride")
-
-    def add(self, maps, corners) -> None:
-        height, width = self.tile
+def _stitched(size, maps_and_corners, tile, stride) -> np.ndarray:
+    """A ``size`` map put together from tile maps cut at ``corners`` of :func:`tile_grid`,
+    averaged where they overlap. Averaging equal values changes nothing, so tiles cut from one
+    smooth map stitch back to exactly that map: stitching adds no seams. Tiles sit on a grid,
+    so how many cover a pixel is the product of how many cover its row and its column."""
+    total, (height, width) = np.zeros(size, dtype=np.float64), tile
+    for maps, corners in maps_and_corners:
         for tile_map, (top, left) in zip(maps, corners, strict=True):
-            self.total[top : top + height, left : left + width] += tile_map
-
-    def result(self) -> np.ndarray:
-        """The averaged map, float32."""
-        sides = zip(self.total.shape, self.tile, self.stride, strict=True)
-        for axis, (side, length, step) in enumerate(sides):
-            count = np.zeros(side)
-            for start in tile_starts(side, length, step):
-                count[start : start + length] += 1
-            self.total /= count[:, np.newaxis] if axis == 0 else count[np.newaxis, :]
-        return self.total.astype(np.float32)
+            total[top : top + height, left : left + width] += tile_map
+    stride = size_pair(stride or default_stride(tile), "stride")
+    for axis, (side, length, step) in enumerate(zip(size, tile, stride, strict=True)):
+        count = np.zeros(side)
+        for start in tile_starts(side, length, step):
+            count[start : start + length] += 1
+        total /= count[:, np.newaxis] if axis == 0 else count[np.newaxis, :]
+    return total.astype(np.float32)
 
 
 def _tile_batches(image, tile, stride, verbose):
@@ -144,11 +131,8 @@ class Tiled(Wrapper):
     stride : int, (int, int) or None, default=None
         Pixels between neighbouring tiles; ``None`` is half a tile.
 
-    Images of the detector's input size go to the detector as they are; smaller ones are an
-    error. The score of a larger image is that of its worst window of the input size (on the
-    tiles' grid), by the detector's own reduction of the stitched map (``scores_from_maps``);
-    without anomaly maps, the worst tile's score. Reducing the whole map at once would dilute
-    a small defect in a large photo.
+    Images of the detector's input size go to the detector as they are, smaller ones are an
+    error; a larger one scores as its worst window of the input size (see the module).
 
     Examples
     --------
@@ -208,10 +192,9 @@ class Tiled(Wrapper):
         tile, verbose = tuple(self.detector.image_shape_[:2]), getattr(self, "verbose", 0)
         maps = np.empty(images.shape[:3], dtype=np.float32)
         for index, image in enumerate(images):
-            stitched = Stitched(image.shape[:2], tile, self.stride)
-            for tiles, corners in _tile_batches(image, tile, self.stride, verbose):
-                stitched.add(self.detector.anomaly_map(tiles), corners)
-            maps[index] = stitched.result()
+            batches = _tile_batches(image, tile, self.stride, verbose)
+            tile_maps = ((self.detector.anomaly_map(tiles), at) for tiles, at in batches)
+            maps[index] = _stitched(image.shape[:2], tile_maps, tile, self.stride)
         return maps
 
     def scores_from_maps(self, maps) -> np.ndarray:
@@ -292,7 +275,6 @@ class Tiles(ImageSource):
 
 
 __all__ = [
-    "Stitched",
     "Tiled",
     "Tiles",
     "cut",

@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from anomaly_tutorial import datasets, scoring
+from anomaly_tutorial import datasets, scoring, tiling
 from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.detectors import make_detector
 from anomaly_tutorial.detectors.base import ArraySource
@@ -168,6 +168,18 @@ def test_score_folder_gives_maps_from_one_pass_that_match_anomaly_map(folder):
     np.testing.assert_allclose(
         [-row.anomaly_score for row in rows], detector.score_samples(images), rtol=1e-5, atol=1e-5
     )
+
+
+def test_score_folder_scores_a_larger_image_by_its_worst_window_with_maps_too(folder, tmp_path):
+    detector = make_detector("patch_knn", quick=True).fit(datasets.read_images(folder)[0])
+    large = _write_images(tmp_path / "large", 2, size=(40, 48), seed=1)
+    photos, _ = datasets.read_images(large)
+    tiled = tiling.Tiled(detector).score_samples(photos)
+    for maps in (False, True):
+        rows = list(scoring.score_folder(detector, large, maps=maps))
+        np.testing.assert_allclose([-row.anomaly_score for row in rows], tiled, rtol=1e-6)
+        assert all(row.tiled for row in rows)
+    assert [row.anomaly_map.shape for row in rows] == [(40, 48)] * 2
 
 
 def test_score_folder_refuses_an_image_smaller_than_the_model(folder, tmp_path):

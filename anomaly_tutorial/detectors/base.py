@@ -44,8 +44,6 @@ class ImageSource:
     files (read by :class:`~anomaly_tutorial.streaming.Streamed`), ``tiling.Tiles`` for tiles."""
 
     image_shape: tuple[int, int, int]
-    #: The file of each image (strings), or None for images in memory.
-    paths: tuple[str, ...] | None = None
 
     def __len__(self) -> int:  # pragma: no cover
         raise NotImplementedError
@@ -120,8 +118,6 @@ class Subset(ImageSource):
         self.source = source
         self.indices = np.asarray(indices, dtype=np.intp)
         self.image_shape = source.image_shape
-        if source.paths is not None:
-            self.paths = tuple(source.paths[index] for index in self.indices)
 
     def __len__(self) -> int:
         return len(self.indices)
