@@ -116,13 +116,14 @@ def is_larger(images: np.ndarray, fitted_shape) -> bool:
     return height >= fitted[0] and width >= fitted[1] and (height, width) != fitted
 
 
-def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str) -> None:
-    """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit."""
+def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str, tiles=False) -> None:
+    """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit
+    (``tiles``: for larger ones, say that ``tiling.Tiled`` scores them, as for a detector)."""
     if image_shape(images) == tuple(fitted_shape):
         return
     height, width, channels = image_shape(images)
     fit_height, fit_width, fit_channels = fitted_shape
-    if is_larger(images, fitted_shape) and channels == fit_channels:
+    if tiles and is_larger(images, fitted_shape) and channels == fit_channels:
         raise InputError(
             f"X has images of {height}x{width}, larger than the {fit_height}x{fit_width} "
             f"{owner} was fitted on. Score them in tiles: wrap the detector, "

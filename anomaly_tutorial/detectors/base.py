@@ -240,6 +240,8 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         images. (A folder read in batches: :class:`~anomaly_tutorial.streaming.Streamed`; tiles
         of large images: :class:`~anomaly_tutorial.tiling.Tiled`.)
         """
+        self._validate_params()
+        self._check_labels(y)  # no y for a labelled detector: said before X is looked at
         return self._fit_source(ArraySource(X), y)
 
     def _fit_source(self, source, y=None, *, part=None, scorer=None):
@@ -314,7 +316,7 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         """Validated images of the fitted shape (larger ones: an error naming ``Tiled``)."""
         check_is_fitted(self)
         images = as_images(X)
-        check_fitted_shape(images, self.image_shape_, type(self).__name__)
+        check_fitted_shape(images, self.image_shape_, type(self).__name__, tiles=True)
         return images
 
     def _check_labels(self, y):
