@@ -20,15 +20,13 @@ replaces only files this program wrote (:mod:`anomaly_tutorial.outputs`).
 """
 
 import argparse
-import csv
-import io
 import os
 import sys
 import time
 from pathlib import Path
 
 from anomaly_tutorial import runtime  # configures TensorFlow before Keras loads
-from anomaly_tutorial.errors import AnomalyTutorialError, UsageError
+from anomaly_tutorial.errors import AnomalyTutorialError, UsageError, printable
 
 EXIT_USAGE = 2
 
@@ -63,7 +61,7 @@ def main(argv=None) -> int:
 
 
 def _error(command: str, message: str) -> int:
-    message = " ".join(_printable(message).split())
+    message = " ".join(printable(message).split())
     print(f"anomaly-tutorial {command}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -75,7 +73,7 @@ def _system_error(error: OSError) -> str:
     paths = [path for path in (error.filename, error.filename2) if path is not None]
     if not paths:
         return f"{reason}."
-    named = " -> ".join(_printable(os.fsdecode(path)) for path in paths)
+    named = " -> ".join(printable(os.fsdecode(path)) for path in paths)
     return f"{named}: {reason}."
 
 
@@ -229,12 +227,41 @@ def _benchmark(arguments) -> int:
         print(
             f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
         )
-    print(f"Report: {_printable(path)} (numbers: {_printable(path.with_name(report.RESULTS))})")
+    print(f"Report: {printable(path)} (numbers: {printable(path.with_name(report.RESULTS))})")
     return 0
 
 
 def _train(arguments) -> int:
-    from anomaly_tutorial import datasets, metrics, persistence, tiling
+    from anomaly_tutorial import datasets, persistence, streaming, tiling
+
+    detector = _new_detector(arguments)
+    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
+    train_files, test_groups = datasets.folder_files(arguments.data)
+    files = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
+    what, model = f"{len(files)} images", detector
+    if arguments.tile:
+        model = tiling.Tiled(detector, arguments.tile)
+        tiles = len(tiling.Tiles(files, arguments.tile))
+        what += f" ({tiles} tiles of {arguments.tile}x{arguments.tile})"
+    arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
+    started = time.perf_counter()
+    streaming.Streamed(model).fit(files)
+    seconds = time.perf_counter() - started
+    persistence.save(detector, arguments.out, force=arguments.force)
+    print(
+        f"Trained {arguments.detector} on {what} in {seconds:.1f} s "
+        f"({detector.validation_fraction:.0%} of the images held out to set the threshold).\n"
+        f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
+        f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
+    )
+    _test_auroc(detector, test_groups, arguments.max_pixels)
+    print(f"Saved to {printable(arguments.out)}")
+    return 0
+
+
+def _new_detector(arguments):
+    """The detector ``train`` fits, from ``--detector``, ``--quick``, ``--false-alarm-rate``,
+    ``--epochs`` and ``--batch-size``."""
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
     if arguments.detector in SUPERVISED:
@@ -247,40 +274,6 @@ def _train(arguments) -> int:
     detector = make_detector(
         arguments.detector, quick=arguments.quick, false_alarm_rate=arguments.false_alarm_rate
     )
-    detector.set_params(**_training_options(arguments, detector))
-    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
-    train_files, test_groups = datasets.folder_files(arguments.data)
-    source = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
-    count = len(source)
-    what = f"{count} images"
-    if arguments.tile:
-        source = tiling.Tiles(source, arguments.tile)
-        what += f" ({len(source)} tiles of {arguments.tile}x{arguments.tile})"
-    arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
-    started = time.perf_counter()
-    detector.fit(source)
-    seconds = time.perf_counter() - started
-    persistence.save(detector, arguments.out, force=arguments.force)
-    print(
-        f"Trained {arguments.detector} on {what} in {seconds:.1f} s "
-        f"({detector.validation_fraction:.0%} of the images held out to set the threshold)."
-    )
-    print(
-        f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
-        f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
-    )
-    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
-    if len(set(labels)) == 2:
-        test_files = [file for _, files in test_groups for file in files]
-        test_images = datasets.image_source(test_files, max_pixels=arguments.max_pixels)
-        auroc = metrics.evaluate(labels, metrics.anomaly_scores(detector, test_images))
-        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
-    print(f"Saved to {_printable(arguments.out)}")
-    return 0
-
-
-def _training_options(arguments, detector) -> dict:
-    """``epochs`` and ``batch_size`` from ``--epochs`` and ``--batch-size``, if given."""
     options = {"epochs": arguments.epochs, "batch_size": arguments.batch_size}
     options = {name: value for name, value in options.items() if value is not None}
     unknown = [name for name in options if name not in detector.get_params()]
@@ -290,186 +283,34 @@ def _training_options(arguments, detector) -> dict:
             f"{flags} apply to the Keras detectors only; {arguments.detector} is not trained "
             "in epochs or batches."
         )
-    return options
+    return detector.set_params(**options)
+
+
+def _test_auroc(detector, test_groups, max_pixels) -> None:
+    """Print the image AUROC on every image under ``test/``, if it has both kinds."""
+    from anomaly_tutorial import metrics, streaming, tiling
+
+    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
+    if len(set(labels)) == 2:
+        test_files = [file for _, files in test_groups for file in files]
+        tiled = streaming.Streamed(tiling.Tiled(detector), max_pixels=max_pixels)
+        auroc = metrics.evaluate(labels, metrics.anomaly_scores(tiled, test_files))
+        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
 
 
 def _score(arguments) -> int:
-    from anomaly_tutorial import outputs, persistence, progress, scoring
-    from anomaly_tutorial.detectors import detector_class
-    from anomaly_tutorial.detectors.anomaly_maps import MapDetector
+    from anomaly_tutorial import persistence, report, scoring
 
-    meta = persistence.read_metadata(arguments.model)
-    files = _image_files(arguments.paths)
-    overlays = {}
-    if arguments.maps is not None:
-        if not issubclass(detector_class(meta["detector"]), MapDetector):
-            raise UsageError(
-                f"the {meta['detector']} model has no anomaly maps; --maps needs a localising "
-                "detector such as conv_autoencoder."
-            )
-        overlays = _overlay_paths(files, arguments.maps)
-    _check_outside_inputs([arguments.out, *overlays.values()], arguments.paths, arguments.maps)
-    outputs.check_targets([arguments.out, *overlays.values()], arguments.force)
     detector = persistence.load(arguments.model)
-    scale = overlay_scale(detector) if overlays else None
-    started = time.perf_counter()
-    rows = scoring.score_folder(
-        detector, [file for file, _ in files], maps=bool(overlays), max_pixels=arguments.max_pixels
+    maps = arguments.maps
+    rows = scoring.score_folder(  # lists and checks the files; reads them as rows are written
+        detector, arguments.paths, maps=maps is not None, max_pixels=arguments.max_pixels
     )
-    count = flagged = tiled = 0
-    # Row by row into a temporary file, each overlay as its batch is scored: memory stays flat,
-    # and nothing appears under its real name unless every image was scored.
-    with outputs.staging(arguments.force) as staged, staged.open(arguments.out) as stream:
-        table = io.TextIOWrapper(stream, encoding="utf-8", newline="")
-        writer = csv.writer(table)
-        writer.writerow(["path", "anomaly_score", "label"])
-        maps_bar = "Writing maps" if overlays else None  # no bar without maps
-        # position=1: the line below score_folder's "Scoring" bar, which starts after this one.
-        with progress.bar(total=len(overlays), description=maps_bar, unit="map", position=1) as bar:
-            for row in rows:
-                label = "anomaly" if row.label == -1 else "normal"
-                writer.writerow([row.path, f"{row.anomaly_score:.6g}", label])
-                count, flagged, tiled = count + 1, flagged + (row.label == -1), tiled + row.tiled
-                if overlays:
-                    staged.write(overlays[row.path], _overlay(row, scale))
-                    bar.update()
-        table.flush()
-        table.detach()
-    seconds = time.perf_counter() - started
-    speed = (
-        f"{count / seconds:.0f} images/s" if count >= seconds else f"{seconds / count:.1f} s each"
+    run = report.write_score_run(
+        rows, detector, arguments.out, inputs=arguments.paths, maps=maps, force=arguments.force
     )
-    print(
-        f"Scored {count} images, {flagged} predicted anomalous -> {_printable(arguments.out)} "
-        f"({seconds:.1f} s, {speed})"
-    )
-    if tiled:
-        height, width = detector.image_shape_[:2]
-        print(
-            f"{tiled} images larger than the model's {height}x{width} input were scored in tiles, "
-            f"each as its worst {height}x{width} window.\nTheir labels assume a threshold set on "
-            "whole images of their size, as train --tile sets it."
-        )
-    if overlays:
-        print(
-            f"Wrote {len(overlays)} anomaly-map overlays to {_printable(arguments.maps)}, all on "
-            "one colour "
-            f"scale: 0 to {scale['vmax']:.3g}, twice the threshold level {scale['level']:.3g} "
-            f"(predict flags an image whose hottest {scale['share']:.0%} of pixels average more)."
-        )
+    print(run)
     return 0
-
-
-def _image_files(paths) -> list[tuple[str, Path]]:
-    """``(file, relative name)`` of every image: a folder's images keep the folder's name.
-
-    Files are kept as strings: fifty thousand of them then take a few MB.
-    """
-    from anomaly_tutorial.datasets import imagefiles
-
-    files = []
-    for path in paths:
-        if path.is_dir():
-            folder = path.resolve().name  # ".." is the folder above, by its name
-            files += [(str(file), folder) for file in imagefiles.list_images(path)]
-        else:
-            files.append((str(path), None))
-    for file, _ in files:
-        try:
-            file.encode("utf-8")
-        except UnicodeEncodeError:
-            raise UsageError(
-                f"{_printable(file)}: the file name is not valid UTF-8 and cannot be written to "
-                "the CSV; rename the file."
-            ) from None
-    return files
-
-
-def _overlay_paths(files, folder: Path) -> dict[str, Path]:
-    """Overlay file of each image, mirroring the folders given; name clashes are refused."""
-    targets, sources = {}, {}
-    for file, parent in files:
-        name = Path(file)
-        relative = Path(parent, name.name) if parent is not None else Path(name.name)
-        target = folder / relative.with_name(f"{relative.stem}_map.png")
-        if relative.is_absolute() or ".." in relative.parts:  # every overlay inside --maps
-            raise UsageError(f"{file}: its overlay would land outside --maps {folder}.")
-        if target in sources:
-            raise UsageError(
-                f"{file} and {sources[target]} would both write {target}; score them in "
-                "separate runs or pass their folders instead."
-            )
-        sources[target], targets[file] = file, target
-    return targets
-
-
-def _check_outside_inputs(targets, inputs, maps) -> None:
-    """Refuse outputs inside an input folder (the next run would score them as images) or onto
-    an input file; paths are compared resolved, so ``..`` and symbolic links count."""
-    named = [(target, f"output {target}") for target in targets]
-    if maps is not None:
-        named.insert(0, (maps, f"--maps {maps}"))
-    for given in inputs:
-        place = given.resolve()
-        for target, what in named:
-            resolved = target.resolve()
-            if resolved == place or (given.is_dir() and resolved.is_relative_to(place)):
-                raise UsageError(
-                    f"the {what} would land inside the input {given}: it would change the "
-                    "images given (the next run would score it too); write it elsewhere."
-                )
-
-
-def overlay_scale(detector) -> dict:
-    """The colour scale of every overlay of one ``score --maps`` run, fixed by the model.
-
-    From 0 to twice the map's threshold level (``detector.map_threshold()``): ``predict``
-    flags an image whose hottest ``share`` of pixels average more than ``level``, so a spot
-    coloured past the middle of the scale is what a flagged image looks like, the same colour
-    means the same value in every overlay, and values at or below 0 are transparent.
-    """
-    level, share = detector.map_threshold()
-    if not level > 0:  # a threshold below every map value: nothing to scale by
-        raise UsageError(
-            f"the model's threshold is at map level {level:.3g}, which flags nearly every image; "
-            "--maps needs a model whose threshold lies above 0 (set it again on normal images)."
-        )
-    return {"vmin": 0.0, "vmax": 2 * level, "level": level, "share": share}
-
-
-def _overlay(row, scale: dict) -> bytes:
-    from anomaly_tutorial import outputs
-
-    return outputs.figure_bytes(_overlay_figure(row, scale))
-
-
-def _overlay_figure(row, scale: dict):
-    """The overlay of one scored image, titled with its file, score and label, on the run's
-    colour scale (:func:`overlay_scale`), the threshold level a black line on the colour bar: a
-    PNG opened on its own still says what it shows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from anomaly_tutorial import plots
-
-    name = "/".join(Path(_printable(row.path)).parts[-2:])  # its folder: the defect kind
-    label = "anomaly" if row.label == -1 else "normal"
-    title = f"{name}\nscore {row.anomaly_score:.3g}: {label}"
-    figure = plots.plot_anomaly_maps(
-        row.image[None], row.anomaly_map[None], titles=[title], vmin=scale["vmin"],
-        vmax=scale["vmax"],
-    )  # fmt: skip
-    bar = next(axes for axes in figure.axes if axes.get_label() == "<colorbar>")
-    bar.axhline(scale["level"], color="black", linewidth=2)
-    bar.set_ylabel(
-        f"anomaly map, 0 to 2 x threshold\nblack line: threshold level {scale['level']:.3g}",
-        fontsize=9,
-    )
-    return figure
-
-
-def _printable(path) -> str:
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _make_data(arguments) -> int:
@@ -490,13 +331,13 @@ def _make_data(arguments) -> int:
     make_glyphs = arguments.force or not (glyph_folder / bundled.MANIFEST).is_file()
     kept = [category for category in textures.TEXTURE_CATEGORIES if category not in categories]
     if kept:
-        print(f"Kept {', '.join(kept)} in {_printable(texture_folder)} (--force regenerates).")
+        print(f"Kept {', '.join(kept)} in {printable(texture_folder)} (--force regenerates).")
     if not make_glyphs:
-        print(f"Kept the glyphs in {_printable(glyph_folder)} (--force regenerates).")
+        print(f"Kept the glyphs in {printable(glyph_folder)} (--force regenerates).")
     if arguments.out is None and not bundled.in_checkout():
         print(
             f"An installed package: the user cache is where missing data is generated. The "
-            f"notebooks read the data installed with the package ({_printable(bundled.DATA_DIR)}) "
+            f"notebooks read the data installed with the package ({printable(bundled.DATA_DIR)}) "
             "first."
         )
     if not categories and not make_glyphs:
@@ -513,23 +354,23 @@ def _make_data(arguments) -> int:
     before = [bundled.previous_files(manifest) for manifest in manifests]
     written = ""
     if categories:
-        print(f"Generating {', '.join(categories)} into {_printable(texture_folder)} ...")
+        print(f"Generating {', '.join(categories)} into {printable(texture_folder)} ...")
         after = textures.generate_textures(
             texture_folder, categories=categories, force=arguments.force
         )
         changed = bundled.changes(before[0], after["files"])
-        print(f"Wrote the texture data to {_printable(texture_folder)}: {changed}.")
+        print(f"Wrote the texture data to {printable(texture_folder)}: {changed}.")
         written = f" The texture data in {texture_folder} was written ({changed})."
     if not make_glyphs:
         return 0
-    print(f"Generating the glyphs into {_printable(glyph_folder)} ...")
+    print(f"Generating the glyphs into {printable(glyph_folder)} ...")
     try:
         after = glyphs.generate_glyphs(glyph_folder, force=arguments.force)["files"]
     except (AnomalyTutorialError, OSError) as error:
         what = str(error) if isinstance(error, AnomalyTutorialError) else _system_error(error)
         raise UsageError(f"{what} The glyph data was not changed.{written}") from error
     changed = bundled.changes(before[1], after)
-    print(f"Wrote the glyph data to {_printable(glyph_folder)}: {changed}.")
+    print(f"Wrote the glyph data to {printable(glyph_folder)}: {changed}.")
     return 0
 
 

@@ -28,3 +28,9 @@ class OutputError(AnomalyTutorialError):
 
 class UsageError(AnomalyTutorialError):
     """A mistake in how the command line was called."""
+
+
+def printable(path) -> str:
+    """``path`` as text any terminal or file can show, for messages (bytes that are not UTF-8,
+    such as a Latin-1 file name, escaped)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -22,7 +22,8 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
     if isinstance(images, str | bytes | os.PathLike):
         raise InputError(
             f"{name} is a path ({_shown(images)}), not an array of images; read the files "
-            "first with datasets.read_images(...) or datasets.image_source(...)."
+            "first with datasets.read_images(...), or wrap a detector to read them in batches: "
+            "streaming.Streamed(detector)."
         )
     try:
         array = np.asarray(images)
@@ -107,12 +108,27 @@ def image_shape(images: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(size) for size in images.shape[1:])
 
 
-def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str) -> None:
-    """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit."""
+def is_larger(images: np.ndarray, fitted_shape) -> bool:
+    """True if ``(n, H, W, ...)`` images are larger than the ``(h, w, c)`` a detector was fitted
+    on (at least as large on both sides, and not the same size): :mod:`~anomaly_tutorial.
+    tiling` scores them in tiles."""
+    (height, width), fitted = images.shape[1:3], tuple(fitted_shape[:2])
+    return height >= fitted[0] and width >= fitted[1] and (height, width) != fitted
+
+
+def check_fitted_shape(images: np.ndarray, fitted_shape, owner: str, tiles=False) -> None:
+    """Raise ``ValueError`` unless validated ``images`` have the ``(H, W, C)`` seen in fit
+    (``tiles``: for larger ones, say that ``tiling.Tiled`` scores them, as for a detector)."""
     if image_shape(images) == tuple(fitted_shape):
         return
     height, width, channels = image_shape(images)
     fit_height, fit_width, fit_channels = fitted_shape
+    if tiles and is_larger(images, fitted_shape) and channels == fit_channels:
+        raise InputError(
+            f"X has images of {height}x{width}, larger than the {fit_height}x{fit_width} "
+            f"{owner} was fitted on. Score them in tiles: wrap the detector, "
+            "tiling.Tiled(detector).score_samples(X) (notebook 05)."
+        )
     raise InputError(
         f"X has images of {height}x{width} with {channels} channel(s), but {owner} was fitted "
         f"on {fit_height}x{fit_width} with {fit_channels} channel(s). Resize or convert the "

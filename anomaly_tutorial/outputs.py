@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import errno
 import hashlib
+import io
 import json
 import os
 import sys
@@ -99,8 +100,9 @@ class Staging:
         self._cleaned = set()  # folders already rid of stale temporary files
 
     @contextlib.contextmanager
-    def open(self, path):
-        """A binary stream to write ``path``'s contents into (its temporary file)."""
+    def open(self, path, text: bool = False):
+        """A binary stream (``text=True``: UTF-8 text, newlines as written) to write ``path``'s
+        contents into (its temporary file)."""
         path = Path(path)
         check_targets([path], self.force)
         found = _checksum(path.read_bytes()) if path.exists() else None
@@ -111,7 +113,11 @@ class Staging:
         handle, temporary = temporaries.make_file(path.parent)
         self._staged.append(_Staged(temporary, str(path), found))
         with _naming(path), os.fdopen(handle, "wb") as stream:
-            yield stream
+            if not text:
+                yield stream
+                return
+            with io.TextIOWrapper(stream, encoding="utf-8", newline="") as text_stream:
+                yield text_stream
 
     def write(self, path, data: bytes) -> None:
         """Write the bytes ``data`` as ``path``."""

@@ -1,4 +1,4 @@
-"""Progress bars for long work: loading, training epochs, scoring, writing maps (notebook 05).
+"""Progress bars for long work: loading, training epochs, scoring (notebook 05).
 
 Bars are drawn by ``tqdm`` on stderr, and only when asked for, so that notebooks, logs and
 tests stay clean:

@@ -7,7 +7,7 @@ memory stays flat however many images there are. It is what ``anomaly-tutorial s
         print(row.path, row.anomaly_score, row.label)
 
 Images of the detector's input size are scored in batches; larger ones are cut into tiles and
-scored from their stitched map (:mod:`anomaly_tutorial.tiling`); smaller ones are an error.
+scored from their stitched map (:class:`anomaly_tutorial.tiling.Tiled`); smaller ones are an error.
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
 from anomaly_tutorial.datasets.source import ImageFiles
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.errors import DatasetError, InputError
+from anomaly_tutorial.images import is_larger
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class ScoredImage:
 
 
 def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX_PIXELS, verbose=0):
-    """Yield a :class:`ScoredImage` for every image file in ``paths``, in order (notebook 05).
+    """A :class:`ScoredImage` for every image file in ``paths``, in order, batch by batch
+    (notebook 05).
 
     Parameters
     ----------
@@ -59,10 +61,11 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     verbose : int, default=0
         1 shows a progress bar on stderr (see :mod:`anomaly_tutorial.progress`).
 
-    Yields
-    ------
-    ScoredImage
-        Path, anomaly score, label (and, with ``maps``, image and map).
+    Returns
+    -------
+    iterator of ScoredImage
+        Path, anomaly score, label (and, with ``maps``, image and map). The detector, the
+        options and the files are checked at once; images are read as rows are asked for.
 
     Examples
     --------
@@ -79,63 +82,58 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     check_is_fitted(detector)
     if maps and not isinstance(detector, MapDetector):
         raise InputError(
-            f"{type(detector).__name__} has no anomaly maps; maps=True needs a localising "
-            "detector such as conv_autoencoder."
+            f"the {type(detector).__name__} model has no anomaly maps; maps (--maps) need a "
+            "localising detector such as conv_autoencoder."
         )
     channels = detector.image_shape_[2]
     files = ImageFiles(paths, color="gray" if channels == 1 else "rgb", max_pixels=max_pixels)
-    size = batch_size or files.batch_size()
-    with progress.bar(
-        total=len(files), description="Scoring", unit="image", verbose=verbose
-    ) as bar:
+    return _rows(tiling.Tiled(detector), files, batch_size or files.batch_size(), maps, verbose)
+
+
+def _rows(model, files, size, maps, verbose):
+    bar = progress.bar(total=len(files), description="Scoring", unit="image", verbose=verbose)
+    with bar:
         for start in range(0, len(files), size):
             indices = range(start, min(start + size, len(files)))
-            for row in _score_batch(detector, files, indices, maps):
+            for row in _score_batch(model, files, indices, maps):
                 yield row
                 bar.update()
 
 
-def _score_batch(detector, files, indices, maps):
-    images = [files.read_one(index) for index in indices]
-    fitted = tuple(detector.image_shape_[:2])
-    tiled = []
-    for index, image in zip(indices, images, strict=True):
-        tiled.append(image.shape[:2] != fitted)
-        if tiled[-1] and not tiling.is_larger(image[np.newaxis], fitted):
+def _score_batch(model, files, indices, maps):
+    images = {index: files.read_one(index) for index in indices}
+    fitted, by_size, results = tuple(model.image_shape_[:2]), {}, {}
+    for index, image in images.items():
+        if image.shape[:2] != fitted and not is_larger(image[np.newaxis], fitted):
             raise DatasetError(
                 f"{files.paths[index]}: the images are {image.shape[0]}x{image.shape[1]} but "
                 f"the model was trained on {fitted[0]}x{fitted[1]}; larger images are scored "
                 "in tiles, smaller ones must be resized first."
             )
-    # Images of the input size go through the detector together, larger ones one by one.
-    groups = [[i for i, is_tiled in enumerate(tiled) if not is_tiled]]
-    groups += [[i] for i, is_tiled in enumerate(tiled) if is_tiled]
-    results = {}
-    for group in filter(None, groups):
-        batch = np.stack([images[i] for i in group])
-        scores, batch_maps = _scores_and_maps(detector, batch, maps)
-        for position, i in enumerate(group):
-            one_map = None if batch_maps is None else batch_maps[position]
-            results[i] = (scores[position], one_map)
-    for position, index in enumerate(indices):
-        score, one_map = results[position]
+        by_size.setdefault(image.shape, []).append(index)
+    for group in by_size.values():  # images of one size go through the model together
+        scores, group_maps = _scores_and_maps(model, np.stack([images[i] for i in group]), maps)
+        for position, index in enumerate(group):
+            results[index] = scores[position], None if group_maps is None else group_maps[position]
+    for index, image in images.items():
+        score, one_map = results[index]
         yield ScoredImage(
             path=files.paths[index],
             anomaly_score=float(-score),
-            label=int(detector.labels_from_scores(score)),
-            tiled=tiled[position],
-            image=images[position] if maps else None,
+            label=int(model.labels_from_scores(score)),
+            tiled=image.shape[:2] != fitted,
+            image=image if maps else None,
             anomaly_map=one_map,
         )
 
 
-def _scores_and_maps(detector, images, maps):
+def _scores_and_maps(model, images, maps):
     if not maps:
-        return detector.score_samples(images), None
-    image_maps = detector.anomaly_map(images)
-    if detector.maps_give_scores():  # one pass through the network, not two
-        return detector.scores_from_maps(image_maps), image_maps
-    return detector.score_samples(images), image_maps
+        return model.score_samples(images), None
+    image_maps = model.anomaly_map(images)
+    if model.maps_give_scores():  # one pass through the network, not two
+        return model.scores_from_maps(image_maps), image_maps
+    return model.score_samples(images), image_maps
 
 
 __all__ = ["ScoredImage", "score_folder"]

@@ -13,25 +13,34 @@ in a 4096x4096 photo hardly changes the mean of the top 10 % of 16 million pixel
 
 A detector without anomaly maps scores every tile and takes the worst tile's score.
 
-Every detector does this by itself for images larger than its input: ``score_samples``,
-``predict`` and ``anomaly_map`` of a large image call :func:`tiled_scores` and
-:func:`tiled_maps`. To *train* on tiles of large normal images, pass :class:`Tiles`::
+A detector itself takes images of its input size only. :class:`Tiled` wraps it, as
+``Pipeline`` wraps an estimator: its ``score_samples``, ``predict`` and ``anomaly_map`` tile
+larger images, and its ``fit`` trains on the tiles of large normal images::
 
-    detector.fit(tiling.Tiles(datasets.image_source("photos/train/good"), tile=64))
+    large = tiling.Tiled(make_detector("patch_knn"), tile=64).fit(photos)
 
-``fit`` then holds out whole photos (never tiles of a photo it trains on) and sets the
+``fit`` holds out whole photos (never tiles of a photo it trains on) and sets the detector's
 threshold ``offset_`` on their tiled scores, the very scores ``predict`` compares with it.
 """
 
 from collections import OrderedDict
+from functools import partial
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress
-from anomaly_tutorial.datasets.source import BATCH_BYTES, MAX_BATCH, ImageSource, image_source
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
+from anomaly_tutorial.detectors.base import (
+    BATCH_BYTES,
+    MAX_BATCH,
+    ArraySource,
+    ImageSource,
+    Wrapper,
+    as_source,
+)
 from anomaly_tutorial.errors import InputError
-from anomaly_tutorial.images import size_pair
+from anomaly_tutorial.images import as_images, is_larger, size_pair
 
 #: Decoded images that :class:`Tiles` keeps for reuse, at most (bytes).
 CACHE_BYTES = 256 * 2**20
@@ -76,56 +85,28 @@ def cut(image: np.ndarray, corners: np.ndarray, tile) -> np.ndarray:
     )
 
 
-class Stitched:
-    """A full-size map put together from tile maps, averaged where they overlap (notebook 05).
-
-    ``add`` the maps of tiles cut at ``corners`` of :func:`tile_grid` (``size``, ``tile``,
-    ``stride``), batch by batch, then read :meth:`result`. Averaging equal values changes
-    nothing, so tiles cut from one smooth map stitch back to exactly that map: stitching adds
-    no seams. Tiles sit on a grid, so how many cover a pixel is the product of how many cover
-    its row and its column: no second full-size array is needed.
-    """
-
-    def __init__(self, size, tile, stride=None):
-        self.total = np.zeros(size, dtype=np.float64)
-        self.tile = size_pair(tile, "tile")
-        self.stride = size_pair(stride or default_stride(tile), "stride")
-
-    def add(self, maps, corners) -> None:
-        height, width = self.tile
+def _stitched(size, maps_and_corners, tile, stride) -> np.ndarray:
+    """A ``size`` map put together from tile maps cut at ``corners`` of :func:`tile_grid`,
+    averaged where they overlap. Averaging equal values changes nothing, so tiles cut from one
+    smooth map stitch back to exactly that map: stitching adds no seams. Tiles sit on a grid,
+    so how many cover a pixel is the product of how many cover its row and its column."""
+    total, (height, width) = np.zeros(size, dtype=np.float64), tile
+    for maps, corners in maps_and_corners:
         for tile_map, (top, left) in zip(maps, corners, strict=True):
-            self.total[top : top + height, left : left + width] += tile_map
-
-    def result(self) -> np.ndarray:
-        """The averaged map, float32."""
-        sides = zip(self.total.shape, self.tile, self.stride, strict=True)
-        for axis, (side, length, step) in enumerate(sides):
-            count = np.zeros(side)
-            for start in tile_starts(side, length, step):
-                count[start : start + length] += 1
-            self.total /= count[:, np.newaxis] if axis == 0 else count[np.newaxis, :]
-        return self.total.astype(np.float32)
-
-
-def is_larger(images: np.ndarray, fitted_shape) -> bool:
-    """True if ``(n, H, W, C)`` images are larger than the ``(h, w, c)`` a detector was fitted on
-    (at least as large on both sides, and not the same size): they are then scored in tiles."""
-    height, width = images.shape[1:3]
-    tile_height, tile_width = fitted_shape[:2]
-    return (
-        height >= tile_height
-        and width >= tile_width
-        and (height, width)
-        != (
-            tile_height,
-            tile_width,
-        )
-    )
+            total[top : top + height, left : left + width] += tile_map
+    stride = size_pair(stride or default_stride(tile), "stride")
+    for axis, (side, length, step) in enumerate(zip(size, tile, stride, strict=True)):
+        count = np.zeros(side)
+        for start in tile_starts(side, length, step):
+            count[start : start + length] += 1
+        total /= count[:, np.newaxis] if axis == 0 else count[np.newaxis, :]
+    return total.astype(np.float32)
 
 
 def _tile_batches(image, tile, stride, verbose):
+    """Batches ``(tiles, corners)`` of one ``(H, W, C)`` image (or ``(H, W)`` map)."""
     corners = tile_grid(*image.shape[:2], tile, stride)
-    per_tile = 4 * int(np.prod(tile)) * image.shape[-1]
+    per_tile = 4 * int(np.prod(tile)) * (image.shape[2] if image.ndim == 3 else 1)
     size = int(np.clip(BATCH_BYTES // per_tile, 1, MAX_BATCH))
     with progress.bar(
         total=len(corners), description="  tiles", unit="tile", verbose=verbose, leave=False
@@ -136,52 +117,98 @@ def _tile_batches(image, tile, stride, verbose):
             bar.update(len(chosen))
 
 
-def tiled_maps(detector, images, stride=None) -> np.ndarray:
-    """Stitched anomaly maps ``(n, H, W)`` of images larger than the detector's input
-    (notebook 05).
+class Tiled(Wrapper):
+    """A detector that scores and maps images larger than its input in tiles, and trains on
+    the tiles of large normal images (notebook 05).
 
-    Tiles of the input size, ``stride`` apart (default: half a tile), go through
-    ``detector.anomaly_map`` in batches; only one image's map is accumulated at a time.
+    Parameters
+    ----------
+    detector : detector of :mod:`anomaly_tutorial.detectors`
+        Fitted by :meth:`fit` (in place), or already fitted on images of the tile size.
+    tile : int, (int, int) or None, default=None
+        Tile size for :meth:`fit`, the detector's input size; scoring always cuts tiles of the
+        size the detector was fitted on.
+    stride : int, (int, int) or None, default=None
+        Pixels between neighbouring tiles; ``None`` is half a tile.
+
+    Images of the detector's input size go to the detector as they are, smaller ones are an
+    error; a larger one scores as its worst window of the input size (see the module).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anomaly_tutorial.detectors import make_detector
+    >>> photos = np.random.default_rng(0).random((5, 40, 48), dtype=np.float32)
+    >>> tiled = Tiled(make_detector("hog_ocsvm"), tile=16).fit(photos)
+    >>> tiled.detector.image_shape_, tiled.predict(photos).shape
+    ((16, 16, 1), (5,))
     """
-    tile = tuple(detector.image_shape_[:2])
-    verbose = getattr(detector, "verbose", 0)
-    maps = np.empty(images.shape[:3], dtype=np.float32)
-    for index, image in enumerate(images):
-        stitched = Stitched(image.shape[:2], tile, stride)
-        for tiles, corners in _tile_batches(image, tile, stride, verbose):
-            stitched.add(detector.anomaly_map(tiles), corners)
-        maps[index] = stitched.result()
-    return maps
 
+    def __init__(self, detector, tile=None, stride=None):
+        super().__init__(detector)
+        self.tile, self.stride = tile, stride
 
-def tiled_scores(detector, images, stride=None) -> np.ndarray:
-    """``score_samples`` of images larger than the detector's input (higher = more normal;
-    notebook 05).
+    def fit(self, X, y=None):
+        """Fit the detector on the tiles of the large normal images ``X``; returns self.
 
-    With anomaly maps: the detector's own reduction (``scores_from_maps``) of every window of
-    the input size in the stitched map (on the tiles' grid), and the worst window's score.
-    Reducing the whole map at once would dilute a small defect in a large photo: a 30x30 blot
-    in a 4096x4096 photo hardly moves the mean of its top 10 % of pixels. Without anomaly maps:
-    the worst (lowest) score of the image's tiles.
-    """
-    tile = tuple(detector.image_shape_[:2])
-    verbose = getattr(detector, "verbose", 0)
-    of_maps = isinstance(detector, MapDetector) and detector.maps_give_scores()
-    worst = np.empty(len(images), dtype=np.float64)
-    for index, image in enumerate(images):
-        if of_maps:  # the stitched map, as a one-channel image to cut windows from
-            image = tiled_maps(detector, image[np.newaxis], stride)[0][..., np.newaxis]
-        worst[index] = min(
-            float(np.min(_window_scores(detector, windows, of_maps)))
-            for windows, _ in _tile_batches(image, tile, stride, verbose)
-        )
-    return worst
+        The images are split into a part to train on and a held-out part (whole images, as
+        ``fit`` splits them); ``offset_`` is set on the held-out images' tiled scores.
+        """
+        return self._fit_source(ArraySource(X), y)
 
+    def _fit_source(self, source, y=None):
+        if y is not None:
+            raise InputError("Training on tiles needs normal images only (no labels y).")
+        if self.tile is None:
+            raise InputError("Tiled.fit needs the tile size: Tiled(detector, tile=64).")
+        tiles = partial(Tiles, tile=self.tile, stride=self.stride)
+        self.detector._fit_source(source, part=tiles, scorer=self.score_samples)
+        return self
 
-def _window_scores(detector, windows, of_maps: bool) -> np.ndarray:
-    if of_maps:
-        return detector.scores_from_maps(windows[..., 0])
-    return detector.score_samples(windows)
+    def _images(self, X):
+        """Validated images, and whether they are larger than the detector's input."""
+        check_is_fitted(self.detector)
+        images = as_images(X)
+        return images, is_larger(images, self.detector.image_shape_)
+
+    def _maps_score(self) -> bool:
+        return isinstance(self.detector, MapDetector) and self.detector.maps_give_scores()
+
+    def score_samples(self, X) -> np.ndarray:
+        """``score_samples`` of the detector; a larger image scores as its worst window."""
+        images, larger = self._images(X)
+        if not larger:
+            return self.detector.score_samples(images)
+        if self._maps_score():  # one pass: the stitched map, reduced window by window
+            return self.scores_from_maps(self.anomaly_map(images))
+        return np.array([self._worst(image, self.detector.score_samples) for image in images])
+
+    def anomaly_map(self, X) -> np.ndarray:
+        """Anomaly maps ``(n, H, W)``; of larger images, the tiles' maps stitched together
+        (averaged where tiles overlap; one image's map is accumulated at a time)."""
+        images, larger = self._images(X)
+        if not larger:
+            return self.detector.anomaly_map(images)
+        tile, verbose = tuple(self.detector.image_shape_[:2]), getattr(self, "verbose", 0)
+        maps = np.empty(images.shape[:3], dtype=np.float32)
+        for index, image in enumerate(images):
+            batches = _tile_batches(image, tile, self.stride, verbose)
+            tile_maps = ((self.detector.anomaly_map(tiles), at) for tiles, at in batches)
+            maps[index] = _stitched(image.shape[:2], tile_maps, tile, self.stride)
+        return maps
+
+    def scores_from_maps(self, maps) -> np.ndarray:
+        """``score_samples`` from maps of :meth:`anomaly_map`: the detector's reduction of
+        every window of the input size, and the worst window's score."""
+        maps = np.asarray(maps)
+        if not is_larger(maps, self.detector.image_shape_):
+            return self.detector.scores_from_maps(maps)
+        return np.array([self._worst(one, self.detector.scores_from_maps) for one in maps])
+
+    def _worst(self, image, score) -> float:
+        tile, verbose = tuple(self.detector.image_shape_[:2]), getattr(self, "verbose", 0)
+        batches = _tile_batches(image, tile, self.stride, verbose)
+        return min(float(np.min(score(windows))) for windows, _ in batches)
 
 
 class Tiles(ImageSource):
@@ -189,17 +216,14 @@ class Tiles(ImageSource):
 
     Parameters
     ----------
-    images : image source, array or path(s)
-        Large normal images, all of one size (see :func:`~anomaly_tutorial.datasets.
-        image_source`).
+    images : array or image source
+        Large normal images, all of one size.
     tile : int or (int, int)
         Tile size: the detector's input size.
     stride : int, (int, int) or None, default=None
         Pixels between neighbouring tiles; ``None`` is half a tile.
 
-    ``fit`` treats a ``Tiles`` source specially: it splits the *images* into the part it trains
-    on and the held-out part, trains on the tiles of the first, and sets ``offset_`` on the
-    tiled scores of the held-out normal images. Decoded images are kept for reuse up to
+    What :class:`Tiled` trains a detector on. Decoded images are kept for reuse up to
     ``CACHE_BYTES``; beyond that, tiles of shuffled batches re-read their images (slower,
     but memory stays bounded).
 
@@ -212,7 +236,7 @@ class Tiles(ImageSource):
     """
 
     def __init__(self, images, tile, stride=None):
-        self.images = image_source(images)
+        self.images = as_source(images)
         self.tile = size_pair(tile, "tile")
         self.stride = size_pair(stride or default_stride(self.tile), "stride")
         height, width, channels = self.images.image_shape
@@ -249,21 +273,13 @@ class Tiles(ImageSource):
     def check(self) -> None:
         self.images.check()
 
-    def whole_images(self) -> ImageSource:
-        return self.images
-
-    def training_part(self, indices) -> "Tiles":
-        return Tiles(self.images.subset(indices), self.tile, self.stride)
-
 
 __all__ = [
-    "Stitched",
+    "Tiled",
     "Tiles",
     "cut",
     "default_stride",
     "is_larger",
     "tile_grid",
     "tile_starts",
-    "tiled_maps",
-    "tiled_scores",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_tutorial import cli, datasets, persistence
+from anomaly_tutorial import cli, datasets, outputs, persistence, report
 from anomaly_tutorial.detectors import make_detector
 from anomaly_tutorial.outputs import MANIFEST
 
@@ -100,9 +100,9 @@ def test_an_overlay_is_titled_with_its_file_score_and_label():
 
     image = np.random.default_rng(0).random((16, 16, 1)).astype(np.float32)
     row = ScoredImage("parts/test/crack/007.png", 2.5, -1, image=image, anomaly_map=image[..., 0])
-    figure = cli._overlay_figure(row, SCALE)
+    figure = report.overlay_figure(row, SCALE)
     assert figure.axes[0].get_title() == "crack/007.png\nscore 2.5: anomaly"
-    assert cli._overlay(row, SCALE).startswith(b"\x89PNG")
+    assert outputs.figure_bytes(figure).startswith(b"\x89PNG")
 
 
 def test_every_overlay_of_a_run_has_the_colour_scale_of_the_model():
@@ -113,13 +113,13 @@ def test_every_overlay_of_a_run_has_the_colour_scale_of_the_model():
         def map_threshold(self):
             return 3.0, 0.01
 
-    scale = cli.overlay_scale(Model())
+    scale = report.overlay_scale(Model())
     assert scale == {"vmin": 0.0, "vmax": 6.0, "level": 3.0, "share": 0.01}
     image = np.zeros((16, 16, 1), np.float32)
     for top in (0.75, 45.0):
         faint_or_strong = np.linspace(-1.0, top, 256, dtype=np.float32).reshape(16, 16)
         row = ScoredImage("good/1.png", top, 1, image=image, anomaly_map=faint_or_strong)
-        figure = cli._overlay_figure(row, scale)
+        figure = report.overlay_figure(row, scale)
         heat = figure.axes[1].get_images()[-1]  # the map drawn over the image
         assert heat.get_clim() == (0.0, 6.0)
         bar = next(axes for axes in figure.axes if axes.get_label() == "<colorbar>")
@@ -267,9 +267,9 @@ def test_train_takes_epochs_and_batch_size(parts, tmp_path):
 def test_score_streams_and_a_failure_midway_leaves_no_csv_and_no_temporary_file(
     parts, hog_model, tmp_path, monkeypatch
 ):
-    from anomaly_tutorial.datasets import source
+    from anomaly_tutorial.detectors import base
 
-    monkeypatch.setattr(source, "MAX_BATCH", 2)  # batches of two images: rows come in pieces
+    monkeypatch.setattr(base, "MAX_BATCH", 2)  # batches of two images: rows come in pieces
     images = tmp_path / "images"
     images.mkdir()
     for file in sorted((parts / "test" / "good").glob("*.png")):

@@ -11,13 +11,14 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from anomaly_tutorial import datasets, scoring
+from anomaly_tutorial import datasets, scoring, tiling
 from anomaly_tutorial.datasets import imagefiles
-from anomaly_tutorial.datasets.source import ArraySource
 from anomaly_tutorial.detectors import make_detector
+from anomaly_tutorial.detectors.base import ArraySource
 from anomaly_tutorial.detectors.batches import ImageBatches
 from anomaly_tutorial.detectors.moments import RunningMoments
-from anomaly_tutorial.errors import DatasetError
+from anomaly_tutorial.errors import DatasetError, InputError
+from anomaly_tutorial.streaming import Streamed
 
 SIZE = 16
 
@@ -65,7 +66,7 @@ def test_training_from_a_folder_equals_training_from_the_same_images_as_an_array
     quick = {"epochs": 2}
     params = {} if name == "hog_ocsvm" else {"filters": (4,), **quick}
     from_array = make_detector(name, quick=True, **params).fit(images)
-    from_folder = make_detector(name, quick=True, **params).fit(datasets.image_source(folder))
+    from_folder = Streamed(make_detector(name, quick=True, **params)).fit(folder).detector
     # Both take one path (ImageBatches with its own seeded order), so they agree exactly here;
     # 1e-5 is the promise.
     np.testing.assert_allclose(
@@ -78,8 +79,18 @@ def test_scores_of_a_source_equal_scores_of_the_array(folder):
     images, _ = datasets.read_images(folder)
     detector = make_detector("hog_ocsvm").fit(images)
     source = datasets.image_source(folder)
-    np.testing.assert_array_equal(detector.score_samples(source), detector.score_samples(images))
-    np.testing.assert_array_equal(detector.predict(source), detector.predict(images))
+    np.testing.assert_array_equal(
+        Streamed(detector).score_samples(folder), detector.score_samples(images)
+    )
+    np.testing.assert_array_equal(Streamed(detector).predict(source), detector.predict(images))
+
+
+def test_a_plain_detector_takes_arrays_and_names_the_folder_wrapper(folder):
+    detector = make_detector("hog_ocsvm")
+    with pytest.raises(InputError, match=r"is a path .*streaming\.Streamed\(detector\)"):
+        detector.fit(folder)
+    with pytest.raises(InputError, match=r"image source, not an array.*streaming\.Streamed"):
+        detector.fit(datasets.image_source(folder))
 
 
 def test_a_mixed_size_folder_is_refused_from_the_headers_before_training(tmp_path, monkeypatch):
@@ -89,7 +100,7 @@ def test_a_mixed_size_folder_is_refused_from_the_headers_before_training(tmp_pat
     source = datasets.image_source(good)  # reads the first image only
     monkeypatch.setattr(iio, "imread", lambda *args, **kwargs: pytest.fail("decoded"))
     with pytest.raises(DatasetError, match="005.png: is 16x20 pixels but .*000.png is 16x16"):
-        make_detector("hog_ocsvm").fit(source)
+        Streamed(make_detector("hog_ocsvm")).fit(source)
 
 
 def test_a_corrupt_file_met_during_training_is_reported_as_itself(tmp_path):
@@ -98,7 +109,7 @@ def test_a_corrupt_file_met_during_training_is_reported_as_itself(tmp_path):
     (good / "007.png").write_bytes(data[: len(data) // 2])  # the header still reads
     detector = make_detector("conv_autoencoder", quick=True, filters=(4,), epochs=1)
     with pytest.raises(DatasetError, match="007.png: cannot read this image file"):
-        detector.fit(datasets.image_source(good))
+        Streamed(detector).fit(good)
 
 
 def test_image_batches_shuffle_every_epoch_with_their_own_generator():
@@ -159,6 +170,18 @@ def test_score_folder_gives_maps_from_one_pass_that_match_anomaly_map(folder):
     )
 
 
+def test_score_folder_scores_a_larger_image_by_its_worst_window_with_maps_too(folder, tmp_path):
+    detector = make_detector("patch_knn", quick=True).fit(datasets.read_images(folder)[0])
+    large = _write_images(tmp_path / "large", 2, size=(40, 48), seed=1)
+    photos, _ = datasets.read_images(large)
+    tiled = tiling.Tiled(detector).score_samples(photos)
+    for maps in (False, True):
+        rows = list(scoring.score_folder(detector, large, maps=maps))
+        np.testing.assert_allclose([-row.anomaly_score for row in rows], tiled, rtol=1e-6)
+        assert all(row.tiled for row in rows)
+    assert [row.anomaly_map.shape for row in rows] == [(40, 48)] * 2
+
+
 def test_score_folder_refuses_an_image_smaller_than_the_model(folder, tmp_path):
     detector = make_detector("hog_ocsvm").fit(datasets.read_images(folder)[0])
     small = _write_images(tmp_path / "small", 1, size=(8, 8))
@@ -168,7 +191,7 @@ def test_score_folder_refuses_an_image_smaller_than_the_model(folder, tmp_path):
 
 @pytest.mark.parametrize(
     "module",
-    ["datasets.source", "scoring", "tiling", "detectors.moments", "detectors.batches"],
+    ["datasets.source", "scoring", "streaming", "tiling", "detectors.moments", "detectors.batches"],
 )
 def test_the_examples_in_the_docstrings_run(module):
     module = importlib.import_module(f"anomaly_tutorial.{module}")

@@ -6,7 +6,7 @@
 - ``load_faces()``: faces are normal, background crops are anomalies;
 - ``load_folder(path)``: your own images in the MVTec AD layout;
 - ``image_source(path_or_array)``: images read lazily, batch by batch, for folders of any size
-  (``ImageFiles``), or an array (notebook 05);
+  (``ImageFiles``), or an array: what ``streaming.Streamed`` reads (notebook 05);
 - ``load_dataset(name)``: any of the bundled ones by name, see ``DATASET_NAMES``.
 
 Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose settings here) or

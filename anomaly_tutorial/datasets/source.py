@@ -1,15 +1,11 @@
-"""Image sources: images in memory or image files read lazily, batch by batch (notebook 05).
+"""Image files read lazily, batch by batch: an image source for folders (notebook 05).
 
-Every detector's ``fit`` and ``score_samples`` take an image source as well as an array, so a
-folder larger than memory can be trained on and scored::
-
-    detector.fit(datasets.image_source("my_parts/train/good"))
-
-:class:`ArraySource` wraps an array; :class:`ImageFiles` reads files only when a batch is asked
-for, with the checks and options (``resize``, ``color``, ``max_pixels``) of
-:func:`~anomaly_tutorial.datasets.load_folder`. :func:`image_source` picks the right one.
-Both give the same float32 ``(n, H, W, C)`` batches for the same images, so a detector trained
-from a folder equals one trained from the same images as an array.
+A detector reads its training images through an image source
+(:class:`~anomaly_tutorial.detectors.base.ImageSource`); :class:`ImageFiles` is the one for
+files: it reads them only when a batch is asked for, with the checks and options (``resize``,
+``color``, ``max_pixels``) of :func:`~anomaly_tutorial.datasets.load_folder`, and gives the same
+float32 ``(n, H, W, C)`` batches as the same images in an array, so a detector trained from a
+folder (:class:`~anomaly_tutorial.streaming.Streamed`) equals one trained from the array.
 """
 
 import os
@@ -19,86 +15,7 @@ import numpy as np
 
 from anomaly_tutorial import progress
 from anomaly_tutorial.datasets import imagefiles
-from anomaly_tutorial.images import as_images
-
-#: A batch read from a source holds at most this many bytes of float32 images (and at most
-#: ``MAX_BATCH`` images): memory stays bounded whatever the image size.
-BATCH_BYTES = 32 * 2**20
-MAX_BATCH = 256
-
-
-class ImageSource:
-    """Images that can be read by index, in batches: ``len(source)`` images of
-    ``source.image_shape`` ``(H, W, C)``. Subclasses implement ``__len__`` and ``read``."""
-
-    image_shape: tuple[int, int, int]
-    #: The file of each image (strings), or None for images in memory.
-    paths: tuple[str, ...] | None = None
-
-    def __len__(self) -> int:  # pragma: no cover
-        raise NotImplementedError
-
-    def read(self, indices) -> np.ndarray:  # pragma: no cover
-        """The images at ``indices`` as float32 ``(len(indices), H, W, C)`` in [0, 1]."""
-        raise NotImplementedError
-
-    def check(self) -> None:
-        """Cheap checks of every image before long work (files: sizes from their headers)."""
-
-    def subset(self, indices) -> "ImageSource":
-        """The images at ``indices``, as a source (nothing is read)."""
-        return Subset(self, indices)
-
-    def whole_images(self) -> "ImageSource":
-        """The images ``fit`` splits into a part to train on and a held-out part: these very
-        images (a source of tiles gives the images they are cut from)."""
-        return self
-
-    def training_part(self, indices) -> "ImageSource":
-        """What a detector trains on for the whole images at ``indices``: those images (a source
-        of tiles gives their tiles)."""
-        return self.subset(indices)
-
-    def batch_size(self) -> int:
-        """Images per batch of :meth:`batches`: ``MAX_BATCH``, or fewer for large images."""
-        height, width, channels = self.image_shape
-        return int(np.clip(BATCH_BYTES // (4 * height * width * channels), 1, MAX_BATCH))
-
-    def batches(self, batch_size=None, *, description=None, verbose=0):
-        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`).
-
-        With ``description``, a progress bar counts the images (see :mod:`~anomaly_tutorial.
-        progress` for when it is shown).
-        """
-        size = batch_size or self.batch_size()
-        with progress.bar(
-            total=len(self), description=description, unit="image", verbose=verbose
-        ) as bar:
-            for start in range(0, len(self), size):
-                batch = self.read(np.arange(start, min(start + size, len(self))))
-                yield batch
-                bar.update(len(batch))
-
-    def read_all(self) -> np.ndarray:
-        """Every image in one array (for methods that need them all in memory)."""
-        return self.read(np.arange(len(self)))
-
-
-class ArraySource(ImageSource):
-    """Images already in memory, checked and converted as every detector's ``fit`` does."""
-
-    def __init__(self, images, name: str = "X"):
-        self.images = as_images(images, name=name)
-        self.image_shape = tuple(int(size) for size in self.images.shape[1:])
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def read(self, indices) -> np.ndarray:
-        return self.images[np.asarray(indices, dtype=np.intp)]
-
-    def read_all(self) -> np.ndarray:
-        return self.images
+from anomaly_tutorial.detectors.base import ArraySource, ImageSource, as_source
 
 
 class ImageFiles(ImageSource):
@@ -170,26 +87,6 @@ class ImageFiles(ImageSource):
                 bar.update()
 
 
-class Subset(ImageSource):
-    """Some images of another source, by index (what :meth:`ImageSource.subset` returns)."""
-
-    def __init__(self, source: ImageSource, indices):
-        self.source = source
-        self.indices = np.asarray(indices, dtype=np.intp)
-        self.image_shape = source.image_shape
-        if source.paths is not None:
-            self.paths = tuple(source.paths[index] for index in self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def read(self, indices) -> np.ndarray:
-        return self.source.read(self.indices[np.asarray(indices, dtype=np.intp)])
-
-    def check(self) -> None:
-        self.source.check()
-
-
 def _is_paths(data) -> bool:
     if isinstance(data, str | os.PathLike):
         return True
@@ -205,15 +102,13 @@ def image_source(data, **options) -> ImageSource:
 
     ``data`` is an image source (returned as it is), a path or a list of paths
     (:class:`ImageFiles`, which takes the ``options`` ``resize``, ``color`` and
-    ``max_pixels``), or an array of images (:class:`ArraySource`).
+    ``max_pixels``), or an array of images (an ``ArraySource``).
     """
-    if isinstance(data, ImageSource):
-        return data
     if _is_paths(data):
         return ImageFiles(data, **options)
     if options:
         raise TypeError(f"{sorted(options)} apply to image files only, not to arrays.")
-    return ArraySource(data)
+    return as_source(data)
 
 
-__all__ = ["ArraySource", "ImageFiles", "ImageSource", "Subset", "image_source"]
+__all__ = ["ArraySource", "ImageFiles", "ImageSource", "image_source"]

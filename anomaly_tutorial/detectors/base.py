@@ -9,9 +9,9 @@ on the rest and puts ``offset_`` at the ``false_alarm_rate`` quantile of the hel
 images' scores, so ``predict`` flags about that share of normal images. ``set_threshold`` moves
 it later, from other normal images, without refitting.
 
-``X`` may also be an image source (:mod:`anomaly_tutorial.datasets.source`), such as a folder
-read in batches, and images larger than the detector's input are scored in tiles
-(:mod:`anomaly_tutorial.tiling`), notebook 05.
+A detector takes arrays of images of one size. A folder read in batches and tiles of large
+images are wrappers around a detector (:mod:`anomaly_tutorial.streaming`,
+:mod:`anomaly_tutorial.tiling`, notebook 05), as ``Pipeline`` wraps an estimator.
 """
 
 import contextlib
@@ -26,11 +26,112 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
-from anomaly_tutorial import tiling
-from anomaly_tutorial.datasets.source import ImageSource, image_source
+from anomaly_tutorial import progress
 from anomaly_tutorial.detectors import state
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape
+
+#: A batch read from a source holds at most this many bytes of float32 images (and at most
+#: ``MAX_BATCH`` images): memory stays bounded whatever the image size.
+BATCH_BYTES = 32 * 2**20
+MAX_BATCH = 256
+
+
+class ImageSource:
+    """What a detector's ``_fit`` reads its images through: ``len(source)`` images of
+    ``source.image_shape`` ``(H, W, C)``, read by index, in batches. Subclasses implement
+    ``__len__`` and ``read``: :class:`ArraySource` for an array, ``datasets.ImageFiles`` for
+    files (read by :class:`~anomaly_tutorial.streaming.Streamed`), ``tiling.Tiles`` for tiles."""
+
+    image_shape: tuple[int, int, int]
+
+    def __len__(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def read(self, indices) -> np.ndarray:  # pragma: no cover
+        """The images at ``indices`` as float32 ``(len(indices), H, W, C)`` in [0, 1]."""
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Cheap checks of every image before long work (files: sizes from their headers)."""
+
+    def subset(self, indices) -> "ImageSource":
+        """The images at ``indices``, as a source (nothing is read)."""
+        return Subset(self, indices)
+
+    def batch_size(self) -> int:
+        """Images per batch of :meth:`batches`: ``MAX_BATCH``, or fewer for large images."""
+        height, width, channels = self.image_shape
+        return int(np.clip(BATCH_BYTES // (4 * height * width * channels), 1, MAX_BATCH))
+
+    def batches(self, batch_size=None, *, description=None, verbose=0):
+        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`).
+
+        With ``description``, a progress bar counts the images (see :mod:`~anomaly_tutorial.
+        progress` for when it is shown).
+        """
+        size = batch_size or self.batch_size()
+        with progress.bar(
+            total=len(self), description=description, unit="image", verbose=verbose
+        ) as bar:
+            for start in range(0, len(self), size):
+                batch = self.read(np.arange(start, min(start + size, len(self))))
+                yield batch
+                bar.update(len(batch))
+
+    def read_all(self) -> np.ndarray:
+        """Every image in one array (for methods that need them all in memory)."""
+        return self.read(np.arange(len(self)))
+
+    def apply(self, function, description=None, verbose=0) -> np.ndarray:
+        """``function(batch)`` of every batch (e.g. ``detector.score_samples``), concatenated."""
+        batches = self.batches(description=description, verbose=verbose)
+        return np.concatenate([function(batch) for batch in batches])
+
+
+class ArraySource(ImageSource):
+    """Images already in memory, checked and converted as every detector's ``fit`` does."""
+
+    def __init__(self, images, name: str = "X"):
+        if isinstance(images, ImageSource):
+            raise InputError(
+                f"{name} is an image source, not an array; a detector reads a source batch by "
+                "batch when wrapped: streaming.Streamed(detector).fit(source)."
+            )
+        self.images = as_images(images, name=name)
+        self.image_shape = tuple(int(size) for size in self.images.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def read(self, indices) -> np.ndarray:
+        return self.images[np.asarray(indices, dtype=np.intp)]
+
+    def read_all(self) -> np.ndarray:
+        return self.images
+
+
+class Subset(ImageSource):
+    """Some images of another source, by index (what :meth:`ImageSource.subset` returns)."""
+
+    def __init__(self, source: ImageSource, indices):
+        self.source = source
+        self.indices = np.asarray(indices, dtype=np.intp)
+        self.image_shape = source.image_shape
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def read(self, indices) -> np.ndarray:
+        return self.source.read(self.indices[np.asarray(indices, dtype=np.intp)])
+
+    def check(self) -> None:
+        self.source.check()
+
+
+def as_source(images) -> ImageSource:
+    """``images`` itself if it is an image source, else an :class:`ArraySource` of it."""
+    return images if isinstance(images, ImageSource) else ArraySource(images)
 
 
 @contextlib.contextmanager
@@ -85,7 +186,7 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     """Base class of the detectors: subclasses implement ``_fit`` and ``_score_samples``.
 
     ``_fit(images, labels, val_images, val_labels)`` gets two image sources
-    (:mod:`anomaly_tutorial.datasets.source`), the part to fit on and the held-out part, whose
+    (:class:`ImageSource`), the part to fit on and the held-out part, whose
     batches are validated float32 ``(n, H, W, C)``; labels are None for one-class detectors.
     It reads them in batches (or, if the method needs them all, with ``read_all()``) and sets
     the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an array of
@@ -135,67 +236,59 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit on the images ``X`` (and labels ``y``, for the labelled detector); returns self.
 
-        ``X`` is an array of images or an image source (e.g. ``datasets.image_source(folder)``,
-        read in batches; a :class:`~anomaly_tutorial.tiling.Tiles` source trains on tiles).
         ``validation_fraction`` of the images is held out; ``offset_`` is set from its normal
-        images.
+        images. (A folder read in batches: :class:`~anomaly_tutorial.streaming.Streamed`; tiles
+        of large images: :class:`~anomaly_tutorial.tiling.Tiled`.)
+        """
+        self._validate_params()
+        self._check_labels(y)  # no y for a labelled detector: said before X is looked at
+        return self._fit_source(ArraySource(X), y)
+
+    def _fit_source(self, source, y=None, *, part=None, scorer=None):
+        """``fit`` on an image source, the path of arrays and of the wrappers alike.
+
+        ``part(images)`` turns a part of the images into what the detector trains on (default:
+        those images; ``tiling.Tiled``: their tiles); ``scorer`` scores the held-out normal
+        images for ``offset_`` (default ``score_samples``), batch by batch.
         """
         self._validate_params()
         labels = self._check_labels(y)
-        source = image_source(X)
-        whole = source.whole_images()
-        if labels is not None and len(labels) != len(whole):
+        if labels is not None and len(labels) != len(source):
             raise InputError(
-                f"y must hold one label per image: got {len(labels)} for {len(whole)} images."
+                f"y must hold one label per image: got {len(labels)} for {len(source)} images."
             )
-        if labels is not None and whole is not source:
-            raise InputError("Training on tiles needs normal images only (no labels y).")
-        fit_part, held_out = self.validation_split(len(whole), labels)
+        fit_part, held_out = self.validation_split(len(source), labels)
         source.check()  # before long work: a bad file fails now, not in the tenth epoch
-        train, validation = source.training_part(fit_part), source.training_part(held_out)
+        part = part or (lambda images: images)
+        train, validation = part(source.subset(fit_part)), part(source.subset(held_out))
         self.image_shape_ = tuple(train.image_shape)
         part_labels = (None, None) if labels is None else (labels[fit_part], labels[held_out])
         with keeping_global_random_state():
             self._seed()
             self._fit(train, part_labels[0], validation, part_labels[1])
-        normal = held_out if labels is None else held_out[labels[held_out] == 0]
-        return self.set_threshold(whole.subset(normal))
+        normal = source.subset(held_out if labels is None else held_out[labels[held_out] == 0])
+        verbose = getattr(self, "verbose", 0)
+        return self._set_offset(normal.apply(scorer or self.score_samples, "Threshold", verbose))
 
     def set_threshold(self, X_normal, false_alarm_rate=None):
         """Set ``offset_`` so that ``predict`` flags ``false_alarm_rate`` of ``X_normal``.
 
-        ``X_normal`` are normal images (an array or an image source) the detector was not
-        fitted on; ``false_alarm_rate`` defaults to the constructor's. Nothing is refitted.
-        Returns ``self``.
+        ``X_normal`` are normal images the detector was not fitted on; ``false_alarm_rate``
+        defaults to the constructor's. Nothing is refitted. Returns ``self``.
         """
+        return self._set_offset(self.score_samples(X_normal), false_alarm_rate)
+
+    def _set_offset(self, scores, false_alarm_rate=None):
         rate = self.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
         check_scalar(
             rate, "false_alarm_rate", numbers.Real, min_val=0, max_val=1, include_boundaries="left"
         )
-        if isinstance(X_normal, ImageSource):
-            scores = self._source_scores(X_normal, "Threshold")
-        else:
-            scores = self.score_samples(X_normal)
-        self.offset_ = float(np.quantile(scores.astype(np.float64), rate))
+        self.offset_ = float(np.quantile(np.asarray(scores, dtype=np.float64), rate))
         return self
 
     def score_samples(self, X):
-        """Normality score of each image: higher = more normal. Anomaly score = minus this.
-
-        ``X`` is an array or an image source (scored batch by batch); images larger than the
-        detector's input are scored in tiles (:func:`~anomaly_tutorial.tiling.tiled_scores`).
-        """
-        if isinstance(X, ImageSource):
-            return self._source_scores(X, "Scoring")
-        images = self._check_images(X, larger=True)
-        if tiling.is_larger(images, self.image_shape_):
-            return tiling.tiled_scores(self, images)
-        return self._score_samples(images)
-
-    def _source_scores(self, source, description) -> np.ndarray:
-        check_is_fitted(self)
-        batches = source.batches(description=description, verbose=getattr(self, "verbose", 0))
-        return np.concatenate([self.score_samples(batch) for batch in batches])
+        """Normality score of each image: higher = more normal. Anomaly score = minus this."""
+        return self._score_samples(self._check_images(X))
 
     @property
     def n_features_in_(self) -> int:
@@ -219,20 +312,12 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         return np.where(np.asarray(scores) - self.offset_ < 0, -1, 1)
 
-    def _check_images(self, X, larger: bool = False) -> np.ndarray:
-        """Validated images of the fitted shape (``larger=True``: or larger, to be tiled)."""
+    def _check_images(self, X) -> np.ndarray:
+        """Validated images of the fitted shape (larger ones: an error naming ``Tiled``)."""
         check_is_fitted(self)
         images = as_images(X)
-        if not (larger and tiling.is_larger(images, self.image_shape_)):
-            check_fitted_shape(images, self.image_shape_, type(self).__name__)
+        check_fitted_shape(images, self.image_shape_, type(self).__name__, tiles=True)
         return images
-
-    def _stitched_maps(self, X, maps_of) -> np.ndarray:
-        """``maps_of(images)`` for images of the fitted size; tiled and stitched if larger."""
-        images = self._check_images(X, larger=True)
-        if tiling.is_larger(images, self.image_shape_):
-            return tiling.tiled_maps(self, images)
-        return maps_of(images)
 
     def _check_labels(self, y):
         """One-class detectors ignore ``y``, as ``OneClassSVM`` does."""
@@ -291,4 +376,38 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _score_samples(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Wrapper:
+    """What the wrappers around a detector share (``tiling.Tiled``, ``streaming.Streamed``).
+
+    A wrapper has its own ``fit`` and ``score_samples``; ``predict``, ``decision_function`` and
+    ``set_threshold`` follow from its scores and the wrapped ``detector``'s one threshold,
+    ``offset_``. Every other attribute (``offset_``, ``image_shape_``, ``map_threshold``, ...)
+    is the detector's. The detector is fitted in place: save ``wrapper.detector``.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "detector":
+            raise AttributeError(name)
+        return getattr(self.detector, name)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative means anomaly."""
+        return self.score_samples(X) - self.detector.offset_
+
+    def predict(self, X):
+        """+1 for normal, -1 for anomaly, cut at the detector's ``offset_``."""
+        return self.detector.labels_from_scores(self.score_samples(X))
+
+    def set_threshold(self, X_normal, false_alarm_rate=None):
+        """The detector's ``set_threshold``, on this wrapper's scores of ``X_normal``."""
+        self.detector._set_offset(self.score_samples(X_normal), false_alarm_rate)
+        return self
+
+    def score_samples(self, X):  # pragma: no cover
         raise NotImplementedError

@@ -1,9 +1,9 @@
 """How images reach a Keras network in training: one ``keras.utils.PyDataset`` (notebook 05).
 
 Every Keras detector trains from :class:`ImageBatches`, whether its images are an array or a
-folder of files (:mod:`anomaly_tutorial.datasets.source`): a batch is read, padded for the
-network and handed to Keras, then forgotten, so a folder larger than memory can be trained on.
-The order of the images is shuffled every epoch by the batches' own
+folder of files (an image source, :mod:`anomaly_tutorial.detectors.base`): a batch is read,
+padded for the network and handed to Keras, then forgotten, so a folder larger than memory can
+be trained on. The order of the images is shuffled every epoch by the batches' own
 ``numpy.random.default_rng(seed)``: the same seed gives the same order for a folder and for the
 same images as an array, and the global random state is never touched. ``PyDataset`` works on
 every Keras backend.
@@ -36,7 +36,7 @@ class ImageBatches(keras.utils.PyDataset):
 
     Parameters
     ----------
-    source : anomaly_tutorial.datasets.source.ImageSource
+    source : anomaly_tutorial.detectors.base.ImageSource
         The images.
     batch_size : int
         Images per batch (the last batch may be smaller).

@@ -374,10 +374,8 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous.
 
         With ``normalize_errors`` it is in units of the training images' spread at that pixel.
-        Images larger than the training size are tiled and their maps stitched
-        (:mod:`anomaly_tutorial.tiling`).
         """
-        return self._stitched_maps(X, self._normalised_maps)
+        return self._normalised_maps(self._check_images(X))
 
     def current_reduction(self) -> str:
         """The image score used now: ``reduction``, with ``"auto"`` resolved by the fitted

@@ -240,8 +240,8 @@ class PatchKNN(MapDetector, ImageDetector):
     # -- maps and scores -------------------------------------------------------------------
     def anomaly_map(self, X) -> np.ndarray:
         """Distance of each pixel's neighbourhood to the memory bank, ``(n, H, W)``; higher =
-        more anomalous. Larger images are tiled (:mod:`anomaly_tutorial.tiling`)."""
-        return self._stitched_maps(X, self._maps)
+        more anomalous."""
+        return self._maps(self._check_images(X))
 
     def _maps(self, images) -> np.ndarray:
         height, width = images.shape[1:3]
