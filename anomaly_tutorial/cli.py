@@ -20,13 +20,11 @@ replaces only files this program wrote (:mod:`anomaly_tutorial.outputs`).
 """
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
-from anomaly_tutorial import runtime  # configures TensorFlow before Keras loads
-from anomaly_tutorial.errors import AnomalyTutorialError, UsageError, printable
+from anomaly_tutorial import runtime  # noqa: F401 (configures TensorFlow before Keras loads)
+from anomaly_tutorial.errors import AnomalyTutorialError, UsageError, printable, system_error
 
 EXIT_USAGE = 2
 
@@ -54,7 +52,7 @@ def main(argv=None) -> int:
     except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
         return _error(arguments.command, str(error))
     except OSError as error:  # the system's refusal: a full disk, a read-only place, ...
-        return _error(arguments.command, _system_error(error))
+        return _error(arguments.command, system_error(error))
     except KeyboardInterrupt:
         print("anomaly-tutorial: interrupted", file=sys.stderr)
         return 130
@@ -64,17 +62,6 @@ def _error(command: str, message: str) -> int:
     message = " ".join(printable(message).split())
     print(f"anomaly-tutorial {command}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _system_error(error: OSError) -> str:
-    """An ``OSError`` in one line that names its path (a full disk, a read-only file system,
-    permission denied, a name too long, ...)."""
-    reason = error.strerror or str(error)
-    paths = [path for path in (error.filename, error.filename2) if path is not None]
-    if not paths:
-        return f"{reason}."
-    named = " -> ".join(printable(os.fsdecode(path)) for path in paths)
-    return f"{named}: {reason}."
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -206,56 +193,24 @@ def _say(message: str) -> None:
 
 
 def _benchmark(arguments) -> int:
-    from anomaly_tutorial import benchmark, outputs, report, tables
+    from anomaly_tutorial import report
 
-    out = arguments.out
-    files = report.report_files(out, arguments.datasets, arguments.detectors)
-    outputs.check_targets(files, arguments.force)  # before the work, not after
-    load = {"start": report.load_average()}
-    started = time.perf_counter()
-    runs = benchmark.run_benchmark(
-        arguments.datasets, arguments.detectors, quick=arguments.quick, progress=arguments.say
-    )
-    minutes = (time.perf_counter() - started) / 60
-    load["end"] = report.load_average()
-    path = report.write_report(
-        runs, out, quick=arguments.quick, force=arguments.force, minutes=minutes, load=load
-    )
-    print(tables.markdown_table(benchmark.rows(runs)))
-    print(f"\nMeasured on {runtime.machine_description()}, in {minutes:.1f} min.")
-    if load["end"] is not None:
-        print(
-            f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
+    print(
+        report.benchmark_report(
+            arguments.datasets, arguments.detectors, arguments.out, quick=arguments.quick,
+            force=arguments.force, progress=arguments.say,
         )
-    print(f"Report: {printable(path)} (numbers: {printable(path.with_name(report.RESULTS))})")
+    )  # fmt: skip
     return 0
 
 
 def _train(arguments) -> int:
-    from anomaly_tutorial import datasets, persistence, streaming, tiling
+    from anomaly_tutorial import training
 
-    detector = _new_detector(arguments)
-    persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
-    train_files, test_groups = datasets.folder_files(arguments.data)
-    files = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
-    what, model = f"{len(files)} images", detector
-    if arguments.tile:
-        model = tiling.Tiled(detector, arguments.tile)
-        tiles = len(tiling.Tiles(files, arguments.tile))
-        what += f" ({tiles} tiles of {arguments.tile}x{arguments.tile})"
-    arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
-    started = time.perf_counter()
-    streaming.Streamed(model).fit(files)
-    seconds = time.perf_counter() - started
-    persistence.save(detector, arguments.out, force=arguments.force)
-    print(
-        f"Trained {arguments.detector} on {what} in {seconds:.1f} s "
-        f"({detector.validation_fraction:.0%} of the images held out to set the threshold).\n"
-        f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
-        f"{arguments.false_alarm_rate:.0%} of the held-out normal images."
-    )
-    _test_auroc(detector, test_groups, arguments.max_pixels)
-    print(f"Saved to {printable(arguments.out)}")
+    training.train_folder(
+        _new_detector(arguments), arguments.data, arguments.out, tile=arguments.tile,
+        max_pixels=arguments.max_pixels, force=arguments.force, say=arguments.say,
+    )  # fmt: skip
     return 0
 
 
@@ -286,18 +241,6 @@ def _new_detector(arguments):
     return detector.set_params(**options)
 
 
-def _test_auroc(detector, test_groups, max_pixels) -> None:
-    """Print the image AUROC on every image under ``test/``, if it has both kinds."""
-    from anomaly_tutorial import metrics, streaming, tiling
-
-    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
-    if len(set(labels)) == 2:
-        test_files = [file for _, files in test_groups for file in files]
-        tiled = streaming.Streamed(tiling.Tiled(detector), max_pixels=max_pixels)
-        auroc = metrics.evaluate(labels, metrics.anomaly_scores(tiled, test_files))
-        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
-
-
 def _score(arguments) -> int:
     from anomaly_tutorial import persistence, report, scoring
 
@@ -314,63 +257,9 @@ def _score(arguments) -> int:
 
 
 def _make_data(arguments) -> int:
-    from anomaly_tutorial.datasets import bundled, glyphs, textures
+    from anomaly_tutorial.datasets import generate
 
-    if arguments.out is not None:
-        texture_folder, glyph_folder = arguments.out / "textures", arguments.out / "glyphs"
-    else:  # where the loaders look: data/ in a checkout, else the user cache
-        texture_folder = textures.default_data_folder()
-        glyph_folder = glyphs.default_glyphs_folder()
-    # What is missing, or everything with --force; the same tests as the loaders' (a category
-    # with its training images, the glyphs with their manifest). The rest is kept as it is.
-    categories = [
-        category
-        for category in textures.TEXTURE_CATEGORIES
-        if arguments.force or not (texture_folder / category / "train" / "good").is_dir()
-    ]
-    make_glyphs = arguments.force or not (glyph_folder / bundled.MANIFEST).is_file()
-    kept = [category for category in textures.TEXTURE_CATEGORIES if category not in categories]
-    if kept:
-        print(f"Kept {', '.join(kept)} in {printable(texture_folder)} (--force regenerates).")
-    if not make_glyphs:
-        print(f"Kept the glyphs in {printable(glyph_folder)} (--force regenerates).")
-    if arguments.out is None and not bundled.in_checkout():
-        print(
-            f"An installed package: the user cache is where missing data is generated. The "
-            f"notebooks read the data installed with the package ({printable(bundled.DATA_DIR)}) "
-            "first."
-        )
-    if not categories and not make_glyphs:
-        print("Nothing is missing.")
-        return 0
-    manifests = texture_folder / bundled.MANIFEST, glyph_folder / bundled.MANIFEST
-    try:  # both checked before either is written: a refusal changes nothing
-        if categories:
-            textures.check_output(texture_folder, categories, force=arguments.force)
-        if make_glyphs:
-            glyphs.check_output(glyph_folder, force=arguments.force)
-    except FileExistsError as error:  # the generators' refusal to replace files
-        raise UsageError(str(error)) from None
-    before = [bundled.previous_files(manifest) for manifest in manifests]
-    written = ""
-    if categories:
-        print(f"Generating {', '.join(categories)} into {printable(texture_folder)} ...")
-        after = textures.generate_textures(
-            texture_folder, categories=categories, force=arguments.force
-        )
-        changed = bundled.changes(before[0], after["files"])
-        print(f"Wrote the texture data to {printable(texture_folder)}: {changed}.")
-        written = f" The texture data in {texture_folder} was written ({changed})."
-    if not make_glyphs:
-        return 0
-    print(f"Generating the glyphs into {printable(glyph_folder)} ...")
-    try:
-        after = glyphs.generate_glyphs(glyph_folder, force=arguments.force)["files"]
-    except (AnomalyTutorialError, OSError) as error:
-        what = str(error) if isinstance(error, AnomalyTutorialError) else _system_error(error)
-        raise UsageError(f"{what} The glyph data was not changed.{written}") from error
-    changed = bundled.changes(before[1], after)
-    print(f"Wrote the glyph data to {printable(glyph_folder)}: {changed}.")
+    generate.make_missing(arguments.out, force=arguments.force)
     return 0
 
 

@@ -5,6 +5,8 @@ prints these as one line and exits with code 2; any other exception is a bug and
 traceback (notebook 05).
 """
 
+import os
+
 
 class AnomalyTutorialError(ValueError):
     """Base class: the user's input is wrong and the message says how."""
@@ -34,3 +36,13 @@ def printable(path) -> str:
     """``path`` as text any terminal or file can show, for messages (bytes that are not UTF-8,
     such as a Latin-1 file name, escaped)."""
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def system_error(error: OSError) -> str:
+    """An ``OSError`` (a full disk, a read-only file system, permission denied, a name too
+    long, ...) in one line that names its path."""
+    reason = error.strerror or str(error)
+    paths = [path for path in (error.filename, error.filename2) if path is not None]
+    if not paths:
+        return f"{reason}."
+    return f"{' -> '.join(printable(os.fsdecode(path)) for path in paths)}: {reason}."

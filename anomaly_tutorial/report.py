@@ -27,7 +27,7 @@ from pathlib import Path
 import matplotlib
 
 from anomaly_tutorial import outputs, plots, tables
-from anomaly_tutorial.benchmark import Run, per_kind_rows, rows
+from anomaly_tutorial.benchmark import Run, per_kind_rows, rows, run_benchmark
 from anomaly_tutorial.errors import UsageError, printable
 from anomaly_tutorial.runtime import machine_description
 
@@ -49,6 +49,28 @@ def report_files(out_dir, dataset_names, detector_names) -> list[Path]:
     for dataset in dataset_names:
         names += [f"roc_{dataset}.png", *(f"maps_{name}_{dataset}.png" for name in detector_names)]
     return [Path(out_dir) / name for name in names]
+
+
+def benchmark_report(datasets, detectors, out_dir, *, quick=False, force=False,
+                     progress=None) -> str:  # fmt: skip
+    """Run the benchmark (:func:`~anomaly_tutorial.benchmark.run_benchmark`), timed, and write
+    its report (:func:`write_report`); returns what ``anomaly-tutorial benchmark`` prints: the
+    table, the machine, the time and the load average, and where the report is."""
+    outputs.check_targets(report_files(out_dir, datasets, detectors), force)  # before the work
+    load = {"start": load_average()}
+    started = time.perf_counter()
+    runs = run_benchmark(datasets, detectors, quick=quick, progress=progress)
+    minutes = (time.perf_counter() - started) / 60
+    load["end"] = load_average()
+    path = write_report(runs, out_dir, quick=quick, force=force, minutes=minutes, load=load)
+    lines = [tables.markdown_table(rows(runs)), ""]
+    lines.append(f"Measured on {machine_description()}, in {minutes:.1f} min.")
+    if load["end"] is not None:
+        lines.append(
+            f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
+        )
+    lines.append(f"Report: {printable(path)} (numbers: {printable(path.with_name(RESULTS))})")
+    return "\n".join(lines)
 
 
 def write_report(

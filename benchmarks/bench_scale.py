@@ -34,7 +34,7 @@ import imageio.v3 as iio
 import numpy as np
 import skimage.data
 
-from anomaly_tutorial import benchmark, datasets, tables
+from anomaly_tutorial import datasets, runtime, tables
 
 TILE = 64
 RESULTS = Path(__file__).parent / "results" / "scale.md"
@@ -189,7 +189,7 @@ def render(options, rows, pairs, large, large_rows, environment) -> str:
     lines = [
         "# Scoring at scale",
         "",
-        f"`benchmarks/bench_scale.py` on {benchmark.machine_description()} (the date). Load "
+        f"`benchmarks/bench_scale.py` on {runtime.machine_description()} (the date). Load "
         f"average {environment['load_start'][0]:.1f} "
         f"at the start and {environment['load_end'][0]:.1f} at the end: the machine was shared "
         "with other work, so absolute speeds are pessimistic; peak memory and the paired ratio "

@@ -1,0 +1,49 @@
+"""Train a detector on a folder's normal images and save it: what ``anomaly-tutorial train``
+runs (notebook 05).
+
+The images of ``FOLDER/train/good`` are read in batches (:class:`~anomaly_tutorial.streaming.
+Streamed`), as tiles of large images with ``tile`` (:class:`~anomaly_tutorial.tiling.Tiled`);
+the model folder is checked before the work and written after it
+(:func:`~anomaly_tutorial.persistence.save`); when ``FOLDER/test`` holds normal and anomalous
+images, their image AUROC is printed.
+"""
+
+import time
+
+from anomaly_tutorial import datasets, metrics, persistence, streaming, tiling
+from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
+from anomaly_tutorial.detectors import detector_name
+from anomaly_tutorial.errors import printable
+
+
+def train_folder(detector, data, out, *, tile=None, max_pixels=MAX_PIXELS, force=False,
+                 say=print) -> None:  # fmt: skip
+    """Fit ``detector`` on ``data/train/good`` and save it to ``out``; ``say`` tells the step."""
+    persistence.check_writable(out, force)  # before the work, not after
+    train_files, test_groups = datasets.folder_files(data)
+    files = datasets.image_source(train_files, max_pixels=max_pixels)
+    name, what, model = detector_name(detector), f"{len(files)} images", detector
+    if tile:
+        model = tiling.Tiled(detector, tile)
+        what += f" ({len(tiling.Tiles(files, tile))} tiles of {tile}x{tile})"
+    say(f"Training {name} on {what} of {data} ...")
+    started = time.perf_counter()
+    streaming.Streamed(model).fit(files)
+    seconds = time.perf_counter() - started
+    persistence.save(detector, out, force=force)
+    print(
+        f"Trained {name} on {what} in {seconds:.1f} s "
+        f"({detector.validation_fraction:.0%} of the images held out to set the threshold).\n"
+        f"Threshold offset_ = {detector.offset_:.6g}: predict flags "
+        f"{detector.false_alarm_rate:.0%} of the held-out normal images."
+    )
+    labels = [int(kind != "good") for kind, files in test_groups for _ in files]
+    if len(set(labels)) == 2:  # the test images hold both kinds
+        test_files = [file for _, files in test_groups for file in files]
+        tiled = streaming.Streamed(tiling.Tiled(detector), max_pixels=max_pixels)
+        auroc = metrics.evaluate(labels, metrics.anomaly_scores(tiled, test_files))
+        print(f"Test set ({len(labels)} images): image AUROC {auroc['image_auroc']:.3f}.")
+    print(f"Saved to {printable(out)}")
+
+
+__all__ = ["train_folder"]
