@@ -34,7 +34,7 @@ _BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
 
 def resolve_hog_parameters(height: int, width: int, pixels_per_cell=None, cells_per_block=None):
-    """``(pixels_per_cell, cells_per_block)`` for ``height`` x ``width`` images (notebook 01).
+    """``(pixels_per_cell, cells_per_block)`` for ``height`` x ``width`` images.
 
     ``None`` means adapt: ``ceil(side / 8)`` pixels per cell (at least 2), then blocks of 2 cells
     on each side that has at least 2 cells, else 1. Explicit values are checked against the size.
@@ -189,7 +189,7 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
 
 def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=None,
                 block_norm="L2-Hys", min_size=64) -> np.ndarray:  # fmt: skip
-    """The HOG picture of one image, float scaled to [0, 1] (notebook 01).
+    """The HOG picture of one image, float scaled to [0, 1] (``plots``).
 
     Each cell shows its orientation histogram as a star of line segments: the brighter a
     segment, the stronger the edges in that direction. It uses the same (adaptive) cell grid

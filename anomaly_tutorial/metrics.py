@@ -143,7 +143,7 @@ def confusion_at(labels, scores, threshold: float) -> dict:
 
 
 def per_defect_auroc(labels, scores, defects, normal: str = "good") -> dict:
-    """AUROC of each defect type against the normal images, ``{defect: auroc}`` (notebook 00).
+    """AUROC of each defect type against the normal images, ``{defect: auroc}``.
 
     ``defects`` names each image's type: ``normal`` ("good") exactly where ``labels`` is 0.
     Shows which kinds of anomaly a detector finds and which it misses.

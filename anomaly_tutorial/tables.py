@@ -39,7 +39,7 @@ def _is_number(value) -> bool:
 
 
 def markdown_table(rows, columns=None, digits: int = 3) -> str:
-    """A Markdown table of ``rows`` (a list of dicts) (notebook 01).
+    """A Markdown table of ``rows`` (a list of dicts).
 
     ``columns`` picks and orders the columns (default: every key, in first-seen order). Floats
     get ``digits`` decimals; absent keys, None and NaN show as "–". Numeric columns are

@@ -47,8 +47,7 @@ CACHE_BYTES = 256 * 2**20
 
 
 def default_stride(tile) -> tuple[int, int]:
-    """Half the tile (at least 1 pixel): every pixel away from the border is in 4 tiles
-    (notebook 05)."""
+    """Half the tile (at least 1 pixel): every pixel away from the border is in 4 tiles."""
     return tuple(max(1, side // 2) for side in size_pair(tile, "tile"))
 
 

@@ -86,7 +86,7 @@ def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> Anom
 
 
 def folder_files(path) -> tuple[list[Path], list[tuple[str, list[Path]]]]:
-    """The image files of an MVTec-layout folder, checked but not read (notebook 05).
+    """The image files of an MVTec-layout folder, checked but not read (``anomaly-tutorial train``).
 
     Returns ``(train_files, test_groups)``: the files of ``train/good``, and ``(kind, files)``
     for each folder of ``test/``, ``"good"`` first. The command line streams them, batch by

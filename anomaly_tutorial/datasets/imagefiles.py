@@ -1,4 +1,4 @@
-"""Reading image files from disk with clear errors (notebook 05: "your own images").
+"""Reading image files from disk with clear errors (your own images).
 
 Every problem with a user's files raises :class:`DatasetError` naming the path and what is
 wrong, so that a learner can fix the folder instead of reading a traceback from Pillow.
@@ -260,7 +260,7 @@ def read_images(
 
     Returns ``(images, paths)``, the paths as strings in the order read. The checks and the
     ``resize``, ``color`` and ``max_pixels`` options are those of :func:`load_folder`. Used to
-    score your own images with a fitted detector (notebook 05).
+    score your own images with a fitted detector.
     """
     resize, color = check_options(resize, color)
     files = image_paths(paths)

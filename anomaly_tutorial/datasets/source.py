@@ -1,4 +1,4 @@
-"""Image files read lazily, batch by batch: an image source for folders (notebook 05).
+"""Image files read lazily, batch by batch: an image source for folders.
 
 A detector reads its training images through an image source
 (:class:`~anomaly_tutorial.detectors.base.ImageSource`); :class:`ImageFiles` is the one for
@@ -19,7 +19,7 @@ from anomaly_tutorial.detectors.base import ArraySource, ImageSource, as_source
 
 
 class ImageFiles(ImageSource):
-    """Image files, read only when a batch is asked for (notebook 05).
+    """Image files, read only when a batch is asked for.
 
     Parameters
     ----------
@@ -98,7 +98,7 @@ def _is_paths(data) -> bool:
 
 
 def image_source(data, **options) -> ImageSource:
-    """An :class:`ImageSource` for ``data`` (notebook 05).
+    """An :class:`ImageSource` for ``data`` (what ``streaming.Streamed`` reads).
 
     ``data`` is an image source (returned as it is), a path or a list of paths
     (:class:`ImageFiles`, which takes the ``options`` ``resize``, ``color`` and

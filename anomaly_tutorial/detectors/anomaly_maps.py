@@ -1,7 +1,7 @@
 """Anomaly maps: which detectors draw them, and how a map becomes an image score.
 
 Every map detector (the autoencoder's reconstruction error, ``patch_knn``'s distances) ends the
-same way (notebook 03): the map is smoothed (:func:`blur`), reduced to one number per image
+same way: the map is smoothed (:func:`blur`), reduced to one number per image
 (:func:`image_scores`: its mean, or its robust maximum), and when a detector combines several
 such numbers, each is first put in units of its spread on held-out normal images
 (:func:`spread`, :func:`z_scores`) so that they compare. A detector that draws maps says so by

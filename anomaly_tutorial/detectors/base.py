@@ -1,8 +1,9 @@
 """What every image detector shares: checks, the validation split and the one threshold rule.
 
 The API is scikit-learn's outlier-detector convention, exactly as ``sklearn.svm.OneClassSVM``
-(notebook 00): ``score_samples`` is higher for more normal images, ``decision_function`` is
-``score_samples - offset_`` (negative = anomaly) and ``predict`` returns +1 / -1.
+(as notebook 00 states it): ``score_samples`` is higher for more normal images,
+``decision_function`` is ``score_samples - offset_`` (negative = anomaly) and ``predict``
+returns +1 / -1.
 
 ``offset_`` is the only threshold. ``fit`` holds out ``validation_fraction`` of the images, fits
 on the rest and puts ``offset_`` at the ``false_alarm_rate`` quantile of the held-out *normal*

@@ -1,4 +1,4 @@
-"""Mean and spread over many images, one batch at a time (notebooks 03 and 04).
+"""Mean and spread over many images, one batch at a time.
 
 What a detector needs over *all* its training images, such as the autoencoder's per-pixel
 error statistics or Deep SVDD's centre, is accumulated batch by batch, so memory does not grow

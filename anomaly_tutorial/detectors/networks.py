@@ -112,7 +112,7 @@ def _normalise_and_activate(tensor, use_bias, batch_norm, name):
 def build_encoder(
     input_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="encoder"
 ) -> keras.Model:
-    """Image ``(H, W, C)`` -> code, halving the size once per entry of ``filters`` (notebook 03).
+    """Image ``(H, W, C)`` -> code, halving the size once per entry of ``filters`` (notebook 04).
 
     ``input_shape`` must already be padded (:func:`padded_size`). With an int ``latent_dim``
     the code is a vector of that size (``Flatten`` + ``Dense``); with ``latent_dim=None`` it is
@@ -142,7 +142,7 @@ def build_encoder(
 def build_decoder(
     output_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="decoder"
 ) -> keras.Model:
-    """The mirror of :func:`build_encoder`: code -> image of ``output_shape`` (notebook 03).
+    """The mirror of :func:`build_encoder`: code -> image of ``output_shape``.
 
     Pass the same ``filters`` and ``latent_dim`` as to the encoder. Upsampling is nearest-
     neighbour followed by a convolution, which avoids the checkerboard artefacts of strided

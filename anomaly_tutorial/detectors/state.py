@@ -1,4 +1,4 @@
-"""What a fitted detector is made of, declared so that a saved copy can be checked (notebook 05).
+"""What a fitted detector is made of, declared so that a saved copy can be checked.
 
 Each detector lists its fitted attributes: the numbers and strings (:class:`Number`,
 :class:`Choice`, :class:`History`, ...) and the arrays (:class:`Array`, with their dtype and
