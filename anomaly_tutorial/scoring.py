@@ -13,6 +13,7 @@ scored from their stitched map (:class:`anomaly_tutorial.tiling.Tiled`); smaller
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress, tiling
@@ -93,8 +94,8 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
 def _rows(model, files, size, maps, verbose):
     bar = progress.bar(total=len(files), description="Scoring", unit="image", verbose=verbose)
     with bar:
-        for start in range(0, len(files), size):
-            indices = range(start, min(start + size, len(files)))
+        for chunk in gen_batches(len(files), size):
+            indices = range(chunk.start, chunk.stop)
             for row in _score_batch(model, files, indices, maps):
                 yield row
                 bar.update()

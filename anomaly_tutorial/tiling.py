@@ -27,6 +27,7 @@ from collections import OrderedDict
 from functools import partial
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress
@@ -110,8 +111,8 @@ def _tile_batches(image, tile, stride, verbose):
     with progress.bar(
         total=len(corners), description="  tiles", unit="tile", verbose=verbose, leave=False
     ) as bar:
-        for start in range(0, len(corners), size):
-            chosen = corners[start : start + size]
+        for chunk in gen_batches(len(corners), size):
+            chosen = corners[chunk]
             yield cut(image, chosen, tile), chosen
             bar.update(len(chosen))
 

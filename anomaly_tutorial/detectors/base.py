@@ -22,6 +22,7 @@ import random
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
 
 # scikit-learn's own declarative parameter checks: a private module, but stable since 1.2.
 from sklearn.utils._param_validation import Interval, Options
@@ -75,8 +76,8 @@ class ImageSource:
         with progress.bar(
             total=len(self), description=description, unit="image", verbose=verbose
         ) as bar:
-            for start in range(0, len(self), size):
-                batch = self.read(np.arange(start, min(start + size, len(self))))
+            for chunk in gen_batches(len(self), size):
+                batch = self.read(np.arange(chunk.start, chunk.stop))
                 yield batch
                 bar.update(len(batch))
 

@@ -32,6 +32,7 @@ import math
 from numbers import Real
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import state
@@ -188,15 +189,13 @@ class PatchKNN(MapDetector, ImageDetector):
         pool_size = POOL_FACTOR * self.bank_size
         per_image = min(grid_size, math.ceil(pool_size / len(images)))
         moments, kept, places = RunningMoments(), [], []
-        for batch in images.batches(description="Describing", verbose=self.verbose):
-            for start in range(0, len(batch), _CHUNK):
-                features = self._features(batch[start : start + _CHUNK])
-                flat = features.reshape(len(features), grid_size, -1)
-                moments.add(flat.reshape(-1, flat.shape[-1]))
-                # A random sample of each image's neighbourhoods (standardised once all are seen).
-                chosen = np.stack([rng.choice(grid_size, per_image, replace=False) for _ in flat])
-                kept.append(np.take_along_axis(flat, chosen[..., np.newaxis], axis=1))
-                places.append(chosen)
+        for batch in images.batches(_CHUNK, description="Describing", verbose=self.verbose):
+            flat = self._features(batch).reshape(len(batch), grid_size, -1)
+            moments.add(flat.reshape(-1, flat.shape[-1]))
+            # A random sample of each image's neighbourhoods (standardised once all are seen).
+            chosen = np.stack([rng.choice(grid_size, per_image, replace=False) for _ in flat])
+            kept.append(np.take_along_axis(flat, chosen[..., np.newaxis], axis=1))
+            places.append(chosen)
         self.feature_mean_ = moments.mean.astype(np.float32)
         self.feature_scale_ = (moments.std + 1e-6).astype(np.float32)
         kept = np.concatenate(kept).reshape(-1, moments.mean.size) - self.feature_mean_
@@ -250,11 +249,10 @@ class PatchKNN(MapDetector, ImageDetector):
         rows, cols = self._grid(height, width)
         maps = np.empty((len(images), height, width), dtype=np.float32)
         up_rows, up_cols = _hat_matrix(height, rows), _hat_matrix(width, cols)
-        for start in range(0, len(images), _CHUNK):
-            vectors = self._vectors(images[start : start + _CHUNK])
+        for chunk in gen_batches(len(images), _CHUNK):
+            vectors = self._vectors(images[chunk])
             coarse = self._nearest(vectors.reshape(-1, vectors.shape[-1]), count)
-            coarse = coarse.reshape(vectors.shape[:3])
-            maps[start : start + len(coarse)] = up_rows @ coarse @ up_cols.T
+            maps[chunk] = up_rows @ coarse.reshape(vectors.shape[:3]) @ up_cols.T
         return blur(maps, self.smoothing_sigma)
 
     def _nearest(self, vectors, count: int) -> np.ndarray:
@@ -265,8 +263,8 @@ class PatchKNN(MapDetector, ImageDetector):
         fast as its float64 ones, and their distances then measured exactly.
         """
         distances = np.empty(len(vectors), dtype=np.float32)
-        for start in range(0, len(vectors), _QUERIES):
-            queries = vectors[start : start + _QUERIES]
+        for chunk in gen_batches(len(vectors), _QUERIES):
+            queries = vectors[chunk]
             ranks = queries @ self.memory_bank_.T
             ranks *= -2
             ranks += self.bank_norms_  # |q|^2 is the same for every candidate
@@ -275,7 +273,7 @@ class PatchKNN(MapDetector, ImageDetector):
             else:
                 nearest = np.argpartition(ranks, count - 1, axis=1)[:, :count]
             gaps = queries[:, np.newaxis] - self.memory_bank_[nearest]
-            distances[start : start + len(queries)] = np.sqrt((gaps**2).sum(axis=-1)).mean(axis=1)
+            distances[chunk] = np.sqrt((gaps**2).sum(axis=-1)).mean(axis=1)
         return distances
 
     def _raw_reductions(self, maps) -> np.ndarray:
