@@ -19,12 +19,12 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
-from anomaly_tutorial.detectors.moments import RunningMoments
 
 #: Keras's default 0.99 averages BatchNorm statistics over ~100 steps, but a small training set
 #: gives a few steps per epoch, so scoring would still use the untrained network's statistics
@@ -208,10 +208,10 @@ class DeepSVDD(KerasImageDetector):
         self.pretrain_history_ = {}
         if self.pretrain_epochs > 0:
             self.pretrain_history_ = self._pretrain(images, val_images)
-        features = RunningMoments()  # the mean feature, batch by batch
+        features = StandardScaler()  # the mean feature, batch by batch
         for batch in images.batches(description="Centre", verbose=self.verbose):
-            features.add(self._predict(batch))
-        self.c_ = initial_center(features.mean[np.newaxis], self.center_eps)
+            features.partial_fit(self._predict(batch))
+        self.c_ = initial_center(features.mean_[np.newaxis], self.center_eps)
         self.radius_ = 0.0
         # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network. One
         # input tensor, not the list ``inputs``: Keras 3.8 warns when a list-input model is

@@ -32,6 +32,7 @@ import math
 from numbers import Real
 
 import numpy as np
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -44,7 +45,6 @@ from anomaly_tutorial.detectors.anomaly_maps import (
     z_scores,
 )
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveReals
-from anomaly_tutorial.detectors.moments import RunningMoments
 from anomaly_tutorial.features import gaussian_derivatives
 
 #: The widest Gaussian (pixels) ``scales`` may hold: a wider one costs time and says nothing
@@ -188,17 +188,17 @@ class PatchKNN(MapDetector, ImageDetector):
         grid_size = len(grid_rows) * len(grid_cols)
         pool_size = POOL_FACTOR * self.bank_size
         per_image = min(grid_size, math.ceil(pool_size / len(images)))
-        moments, kept, places = RunningMoments(), [], []
+        moments, kept, places = StandardScaler(), [], []
         for batch in images.batches(_CHUNK, description="Describing", verbose=self.verbose):
             flat = self._features(batch).reshape(len(batch), grid_size, -1)
-            moments.add(flat.reshape(-1, flat.shape[-1]))
+            moments.partial_fit(flat.reshape(-1, flat.shape[-1]))
             # A random sample of each image's neighbourhoods (standardised once all are seen).
             chosen = np.stack([rng.choice(grid_size, per_image, replace=False) for _ in flat])
             kept.append(np.take_along_axis(flat, chosen[..., np.newaxis], axis=1))
             places.append(chosen)
-        self.feature_mean_ = moments.mean.astype(np.float32)
-        self.feature_scale_ = (moments.std + 1e-6).astype(np.float32)
-        kept = np.concatenate(kept).reshape(-1, moments.mean.size) - self.feature_mean_
+        self.feature_mean_ = moments.mean_.astype(np.float32)
+        self.feature_scale_ = (np.sqrt(moments.var_) + 1e-6).astype(np.float32)
+        kept = np.concatenate(kept).reshape(-1, moments.mean_.size) - self.feature_mean_
         kept /= self.feature_scale_
         # The unit of position: a typical distance between two random normal neighbourhoods.
         pairs = kept[rng.integers(len(kept), size=(2, 2000))]
