@@ -31,15 +31,9 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress
+from anomaly_tutorial.batching import BATCH_BYTES, MAX_BATCH, ArraySource, ImageSource, as_source
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
-from anomaly_tutorial.detectors.base import (
-    BATCH_BYTES,
-    MAX_BATCH,
-    ArraySource,
-    ImageSource,
-    Wrapper,
-    as_source,
-)
+from anomaly_tutorial.detectors.base import Wrapper
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, is_larger, size_pair
 

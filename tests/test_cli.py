@@ -267,9 +267,9 @@ def test_train_takes_epochs_and_batch_size(parts, tmp_path):
 def test_score_streams_and_a_failure_midway_leaves_no_csv_and_no_temporary_file(
     parts, hog_model, tmp_path, monkeypatch
 ):
-    from anomaly_tutorial.detectors import base
+    from anomaly_tutorial import batching
 
-    monkeypatch.setattr(base, "MAX_BATCH", 2)  # batches of two images: rows come in pieces
+    monkeypatch.setattr(batching, "MAX_BATCH", 2)  # batches of two images: rows come in pieces
     images = tmp_path / "images"
     images.mkdir()
     for file in sorted((parts / "test" / "good").glob("*.png")):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from anomaly_tutorial import datasets, scoring, tiling
+from anomaly_tutorial.batching import ArraySource
 from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.detectors import make_detector
-from anomaly_tutorial.detectors.base import ArraySource
 from anomaly_tutorial.detectors.batches import ImageBatches
 from anomaly_tutorial.detectors.moments import RunningMoments
 from anomaly_tutorial.errors import DatasetError, InputError

@@ -1,7 +1,7 @@
 """Image files read lazily, batch by batch: an image source for folders.
 
 A detector reads its training images through an image source
-(:class:`~anomaly_tutorial.detectors.base.ImageSource`); :class:`ImageFiles` is the one for
+(:class:`~anomaly_tutorial.batching.ImageSource`); :class:`ImageFiles` is the one for
 files: it reads them only when a batch is asked for, with the checks and options (``resize``,
 ``color``, ``max_pixels``) of :func:`~anomaly_tutorial.datasets.load_folder`, and gives the same
 float32 ``(n, H, W, C)`` batches as the same images in an array, so a detector trained from a
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from anomaly_tutorial import progress
+from anomaly_tutorial.batching import ArraySource, ImageSource, as_source
 from anomaly_tutorial.datasets import imagefiles
-from anomaly_tutorial.detectors.base import ArraySource, ImageSource, as_source
 
 
 class ImageFiles(ImageSource):

@@ -22,118 +22,15 @@ import random
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
 
 # scikit-learn's own declarative parameter checks: a private module, but stable since 1.2.
 from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.validation import check_is_fitted, check_scalar
 
-from anomaly_tutorial import progress
+from anomaly_tutorial.batching import ArraySource
 from anomaly_tutorial.detectors import state
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape
-
-#: A batch read from a source holds at most this many bytes of float32 images (and at most
-#: ``MAX_BATCH`` images): memory stays bounded whatever the image size.
-BATCH_BYTES = 32 * 2**20
-MAX_BATCH = 256
-
-
-class ImageSource:
-    """What a detector's ``_fit`` reads its images through: ``len(source)`` images of
-    ``source.image_shape`` ``(H, W, C)``, read by index, in batches. Subclasses implement
-    ``__len__`` and ``read``: :class:`ArraySource` for an array, ``datasets.ImageFiles`` for
-    files (read by :class:`~anomaly_tutorial.streaming.Streamed`), ``tiling.Tiles`` for tiles."""
-
-    image_shape: tuple[int, int, int]
-
-    def __len__(self) -> int:  # pragma: no cover
-        raise NotImplementedError
-
-    def read(self, indices) -> np.ndarray:  # pragma: no cover
-        """The images at ``indices`` as float32 ``(len(indices), H, W, C)`` in [0, 1]."""
-        raise NotImplementedError
-
-    def check(self) -> None:
-        """Cheap checks of every image before long work (files: sizes from their headers)."""
-
-    def subset(self, indices) -> "ImageSource":
-        """The images at ``indices``, as a source (nothing is read)."""
-        return Subset(self, indices)
-
-    def batch_size(self) -> int:
-        """Images per batch of :meth:`batches`: ``MAX_BATCH``, or fewer for large images."""
-        height, width, channels = self.image_shape
-        return int(np.clip(BATCH_BYTES // (4 * height * width * channels), 1, MAX_BATCH))
-
-    def batches(self, batch_size=None, *, description=None, verbose=0):
-        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`).
-
-        With ``description``, a progress bar counts the images (see :mod:`~anomaly_tutorial.
-        progress` for when it is shown).
-        """
-        size = batch_size or self.batch_size()
-        with progress.bar(
-            total=len(self), description=description, unit="image", verbose=verbose
-        ) as bar:
-            for chunk in gen_batches(len(self), size):
-                batch = self.read(np.arange(chunk.start, chunk.stop))
-                yield batch
-                bar.update(len(batch))
-
-    def read_all(self) -> np.ndarray:
-        """Every image in one array (for methods that need them all in memory)."""
-        return self.read(np.arange(len(self)))
-
-    def apply(self, function, description=None, verbose=0) -> np.ndarray:
-        """``function(batch)`` of every batch (e.g. ``detector.score_samples``), concatenated."""
-        batches = self.batches(description=description, verbose=verbose)
-        return np.concatenate([function(batch) for batch in batches])
-
-
-class ArraySource(ImageSource):
-    """Images already in memory, checked and converted as every detector's ``fit`` does."""
-
-    def __init__(self, images, name: str = "X"):
-        if isinstance(images, ImageSource):
-            raise InputError(
-                f"{name} is an image source, not an array; a detector reads a source batch by "
-                "batch when wrapped: streaming.Streamed(detector).fit(source)."
-            )
-        self.images = as_images(images, name=name)
-        self.image_shape = tuple(int(size) for size in self.images.shape[1:])
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def read(self, indices) -> np.ndarray:
-        return self.images[np.asarray(indices, dtype=np.intp)]
-
-    def read_all(self) -> np.ndarray:
-        return self.images
-
-
-class Subset(ImageSource):
-    """Some images of another source, by index (what :meth:`ImageSource.subset` returns)."""
-
-    def __init__(self, source: ImageSource, indices):
-        self.source = source
-        self.indices = np.asarray(indices, dtype=np.intp)
-        self.image_shape = source.image_shape
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def read(self, indices) -> np.ndarray:
-        return self.source.read(self.indices[np.asarray(indices, dtype=np.intp)])
-
-    def check(self) -> None:
-        self.source.check()
-
-
-def as_source(images) -> ImageSource:
-    """``images`` itself if it is an image source, else an :class:`ArraySource` of it."""
-    return images if isinstance(images, ImageSource) else ArraySource(images)
 
 
 @contextlib.contextmanager
@@ -188,10 +85,11 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     """Base class of the detectors: subclasses implement ``_fit`` and ``_score_samples``.
 
     ``_fit(images, labels, val_images, val_labels)`` gets two image sources
-    (:class:`ImageSource`), the part to fit on and the held-out part, whose
-    batches are validated float32 ``(n, H, W, C)``; labels are None for one-class detectors.
-    It reads them in batches (or, if the method needs them all, with ``read_all()``) and sets
-    the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an array of
+    (:class:`~anomaly_tutorial.batching.ImageSource`), the part to fit on and the held-out
+    part, whose batches are validated float32 ``(n, H, W, C)``; labels are None for one-class
+    detectors. It reads them in batches (or, if the method needs them all, with ``read_all()``)
+    and sets the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an
+    array of
     images of the fitted size.
 
     Examples
