@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -247,6 +248,56 @@ def _put_back(aside: Path, path: Path) -> None:
         ) from None
 
 
+@contextlib.contextmanager
+def new_files_in(folder):
+    """A temporary folder inside ``folder`` to write new files and folders into, removed at the
+    end with whatever is left in it; ``folder`` and its missing parents are made, and removed
+    again if the block fails (when empty). What killed runs left there goes first."""
+    created = make_folders(folder)
+    try:
+        temporaries.remove_stale(folder)
+        staging = temporaries.make_folder(folder)
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        for made in reversed(created):
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+
+
+def replace_folder(new, target, check_old=None) -> None:
+    """Rename the folder ``new`` to ``target``, replacing an earlier ``target`` safely.
+
+    The earlier folder is first moved aside (a temporary name beside it) and
+    ``check_old(aside)`` runs there: if it raises (say, files that are not ours appeared in it
+    meanwhile), the folder is put back and the error goes on. Otherwise ``new`` takes the name
+    and the earlier folder is deleted. Renames never replace anything: if another program
+    creates ``target`` meanwhile, ``FileExistsError`` (``filename2``: where the earlier folder
+    was kept, if there was one).
+    """
+    new, target = Path(new), Path(target)
+    aside = None
+    if os.path.lexists(target):
+        aside = temporaries.new_name(target.parent)
+        rename_new(target, aside)
+        try:
+            if check_old is not None:
+                check_old(aside)
+        except BaseException:
+            rename_new(aside, target)
+            raise
+    try:
+        rename_new(new, target)
+    except FileExistsError as error:
+        kept = None if aside is None else str(aside)
+        raise FileExistsError(error.errno, error.strerror, str(target), kept) from None
+    if aside is not None:
+        shutil.rmtree(aside)
+
+
 def rename_new(source, target) -> None:
     """Rename ``source`` (a file or a folder) to ``target``, which must not exist.
 
@@ -383,7 +434,9 @@ __all__ = [
     "check_targets",
     "figure_bytes",
     "make_folders",
+    "new_files_in",
     "rename_new",
+    "replace_folder",
     "staging",
     "write_files",
 ]

@@ -17,13 +17,10 @@ or deserialised as code, no file outside the folder is read (symbolic and hard l
 refused), and sizes are checked before anything large is read.
 """
 
-import contextlib
 import io
 import json
 import os
-import shutil
 import stat
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -31,10 +28,9 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial import temporaries
+from anomaly_tutorial import outputs
 from anomaly_tutorial.detectors import detector_class, detector_name, state
 from anomaly_tutorial.errors import ModelFolderError
-from anomaly_tutorial.outputs import rename_new
 
 FORMAT = "anomaly-tutorial-detector"
 VERSION = 3
@@ -46,8 +42,6 @@ MAX_SIDE = 1024
 #: a few MB, and loading any folder stays under 1 GB of memory, TensorFlow included
 #: (``benchmarks/bench_hostile_load.py``).
 MAX_META_BYTES, MAX_ARRAYS_BYTES = 2**20, 128 * 2**20
-#: Names of the temporary folders of an unfinished save, removed by the next one.
-_STAGING, _ASIDE = ".anomaly-tutorial-saving-", ".anomaly-tutorial-replaced-"
 
 
 def save(detector, path, *, force: bool = False) -> Path:
@@ -77,78 +71,30 @@ def save(detector, path, *, force: bool = False) -> Path:
         "state": _encode({k: v for k, v in values.items() if not isinstance(v, np.ndarray)}),
         "versions": {"keras": keras.__version__, "anomaly_tutorial": _package_version()},
     }
-    _remove_leftovers(path.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=path.parent))
-    try:
-        os.chmod(staging, 0o777 & ~temporaries.umask())
-        (staging / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        np.savez(staging / ARRAYS, **arrays)
-        _move_into_place(staging, path)
-    except OSError as error:
-        raise ModelFolderError(f"Cannot save to {path}: {error.strerror or error}.") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with outputs.new_files_in(path.parent) as staging:
+        try:
+            folder = staging / "model"
+            folder.mkdir()
+            (folder / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+            np.savez(folder / ARRAYS, **arrays)
+            outputs.replace_folder(folder, path, lambda old: _check_only_ours(old, path))
+        except FileExistsError as error:
+            kept = (
+                f"; the model it replaced is kept in {error.filename2}" if error.filename2 else ""
+            )
+            raise ModelFolderError(
+                f"Cannot save to {path}: another program created it while saving{kept or ''}."
+            ) from None
+        except OSError as error:
+            raise ModelFolderError(f"Cannot save to {path}: {error.strerror or error}.") from None
     return path
 
 
-def _move_into_place(staging: Path, path: Path) -> None:
-    # Never a plain rename onto path: that would replace an empty folder or a file that another
-    # program created after check_writable. An earlier model is moved aside first, checked
-    # again (only our files), and deleted only once the new one is in place.
-    aside = None
-    if path.is_dir() and not path.is_symlink():
-        if not any(path.iterdir()):
-            path.rmdir()  # fails if something appeared in it since
-        else:
-            aside = Path(tempfile.mkdtemp(prefix=f"{_ASIDE}{os.getpid()}-", dir=path.parent))
-            rename_new(path, aside / path.name)
-            if not _only_ours(aside / path.name):
-                rename_new(aside / path.name, path)
-                aside.rmdir()
-                raise ModelFolderError(
-                    f"Cannot replace {path}: other files appeared in it while saving."
-                )
-    try:
-        rename_new(staging, path)
-    except FileExistsError:
-        if aside is not None:
-            raise ModelFolderError(
-                f"Cannot save to {path}: another program created it while saving; the model "
-                f"it replaced is kept in {aside / path.name}."
-            ) from None
-        raise ModelFolderError(
-            f"Cannot save to {path}: another program created it while saving."
-        ) from None
-    if aside is not None:
-        shutil.rmtree(aside)
-
-
-def _only_ours(folder: Path) -> bool:
-    return {entry.name for entry in folder.iterdir()} <= {META, ARRAYS}
-
-
-def _remove_leftovers(folder: Path) -> None:
-    """Remove what a save killed half-way left in ``folder``: our temporary folders whose
-    process is gone, and only if they hold nothing but our files."""
-    with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            for prefix in (_STAGING, _ASIDE):
-                pid = entry.name[len(prefix) :].split("-")[0]
-                if not (entry.name.startswith(prefix) and pid.isdigit()) or temporaries.running(
-                    int(pid)
-                ):
-                    continue
-                if entry.is_dir() and not entry.is_symlink() and _holds_only_ours(entry):
-                    shutil.rmtree(entry, ignore_errors=True)
-
-
-def _holds_only_ours(folder: Path) -> bool:
-    entries = list(folder.iterdir())
-    return all(
-        (e.is_file() and e.name in (META, ARRAYS))
-        or (e.is_dir() and not e.is_symlink() and _only_ours(e))
-        for e in entries
-    )
+def _check_only_ours(folder: Path, path: Path) -> None:
+    """Raise unless ``folder`` (the model at ``path``, moved aside to be replaced) still holds
+    only the files :func:`save` writes."""
+    if not {entry.name for entry in folder.iterdir()} <= {META, ARRAYS}:
+        raise ModelFolderError(f"Cannot replace {path}: other files appeared in it while saving.")
 
 
 def load(path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_tutorial import persistence
+from anomaly_tutorial import persistence, temporaries
 from anomaly_tutorial.detectors import make_detector
 from anomaly_tutorial.errors import ModelFolderError
 
@@ -268,15 +268,13 @@ def test_files_appearing_in_a_replaced_model_are_kept(saved, tmp_path, monkeypat
 
 def test_the_next_save_removes_what_a_killed_save_left(saved, tmp_path):
     dead = 2**22 + 12345  # above Linux's default pid_max: no such process
-    ours = tmp_path / f".anomaly-tutorial-saving-{dead}-abc"
-    shutil.copytree(saved / "hog_ocsvm", ours)
-    mixed = shutil.copytree(saved / "hog_ocsvm", tmp_path / f".anomaly-tutorial-saving-{dead}-x")
-    (mixed / "notes.txt").write_text("mine")
+    ours = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"{temporaries.PREFIX}{dead}.abc")
     running = shutil.copytree(
-        saved / "hog_ocsvm", tmp_path / f".anomaly-tutorial-saving-{os.getpid()}-y"
+        saved / "hog_ocsvm", tmp_path / f"{temporaries.PREFIX}{os.getpid()}.y"
     )
+    users = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"saving-{dead}-x")
     persistence.save(persistence.load(saved / "hog_ocsvm"), tmp_path / "model")
-    assert not ours.exists() and mixed.exists() and running.exists()
+    assert not ours.exists() and running.exists() and users.exists()
 
 
 def test_a_saved_folder_follows_the_umask(saved, tmp_path):

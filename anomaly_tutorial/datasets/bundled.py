@@ -12,7 +12,6 @@ a collection is generated into a user cache folder on first use (``ANOMALY_TUTOR
 collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels (data/README.md).
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ import numpy as np
 from anomaly_tutorial import filekinds, temporaries
 from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.errors import AnomalyTutorialError
-from anomaly_tutorial.outputs import make_folders, rename_new
+from anomaly_tutorial.outputs import rename_new, replace_folder
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: The course's files: the checkout (the folder holding pyproject.toml beside the package), or
@@ -168,37 +167,11 @@ def owned_files(manifest_path: Path, prefix: str = "") -> dict:
     return owned | ({MANIFEST: None} if not prefix and manifest_path.is_file() else {})
 
 
-def replace_folder(new: Path, target: Path, owned: dict, aside: Path) -> None:
-    """Rename the folder ``new`` to ``target``, the generator's earlier ``target`` (checked
-    with :func:`check_replaceable`) moved to ``aside`` first and checked again there, so that
-    nothing put into it meanwhile is lost. Renames never replace anything."""
-    if os.path.lexists(target):
-        rename_new(target, aside)
-        try:
-            check_replaceable(aside, owned, force=True, shown=target)
-        except FileExistsError:
-            rename_new(aside, target)
-            raise
-    rename_new(new, target)
-
-
-@contextlib.contextmanager
-def new_files_in(folder: Path):
-    """A temporary folder inside ``folder`` to generate into, removed at the end; ``folder``
-    and its missing parents are made, and removed again if the block fails (when empty)."""
-    created = make_folders(folder)
-    try:
-        temporaries.remove_stale(folder)
-        staging = temporaries.make_folder(folder)
-        try:
-            yield staging
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        for made in reversed(created):
-            with contextlib.suppress(OSError):
-                made.rmdir()
-        raise
+def replace_generated(new: Path, target: Path, owned: dict) -> None:
+    """Rename the folder ``new`` to ``target`` (:func:`~anomaly_tutorial.outputs.
+    replace_folder`), the generator's earlier ``target`` checked again once moved aside
+    (:func:`check_replaceable`), so that nothing put into it meanwhile is lost."""
+    replace_folder(new, target, lambda old: check_replaceable(old, owned, True, shown=target))
 
 
 def changes(before: dict, after: dict) -> str:

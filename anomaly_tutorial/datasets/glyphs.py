@@ -30,15 +30,14 @@ from anomaly_tutorial.datasets.bundled import (
     check_replaceable,
     generated_folder,
     in_checkout,
-    new_files_in,
     owned_files,
     pixel_hash,
-    replace_folder,
+    replace_generated,
     write_manifest,
 )
 from anomaly_tutorial.datasets.digits import check_class, one_class_dataset
 from anomaly_tutorial.datasets.imagefiles import read_images
-from anomaly_tutorial.outputs import check_folder
+from anomaly_tutorial.outputs import check_folder, new_files_in
 
 #: Bump when the generated pixels change, so that caches of older versions are not reused.
 GENERATOR_VERSION = 1
@@ -118,7 +117,7 @@ def generate_glyphs(out_dir, *, force=False) -> dict:
     owned = owned_files(out / MANIFEST)
     with new_files_in(out.parent) as staging:
         manifest = _write_collection(staging / "new")
-        replace_folder(staging / "new", out, owned, staging / "old")
+        replace_generated(staging / "new", out, owned)
     return manifest
 
 

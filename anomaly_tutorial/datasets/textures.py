@@ -26,16 +26,15 @@ from anomaly_tutorial.datasets.bundled import (
     check_replaceable,
     generated_folder,
     in_checkout,
-    new_files_in,
     owned_files,
     pixel_hash,
-    replace_folder,
+    replace_generated,
     write_manifest,
 )
 from anomaly_tutorial.datasets.dataset import GOOD, AnomalyDataset
 from anomaly_tutorial.datasets.folder import load_folder, write_folder
 from anomaly_tutorial.datasets.parts import select_part
-from anomaly_tutorial.outputs import check_folder
+from anomaly_tutorial.outputs import check_folder, new_files_in
 
 #: Bump when the generated pixels change, so that caches of older versions are not reused.
 GENERATOR_VERSION = 2
@@ -203,8 +202,7 @@ def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) ->
         }
         write_manifest(staging / MANIFEST, manifest)
         for category in categories:
-            aside = staging / f"old-{category}"
-            replace_folder(staging / category, out / category, owned[category], aside)
+            replace_generated(staging / category, out / category, owned[category])
         os.replace(staging / MANIFEST, manifest_path)
     return manifest
 
