@@ -16,7 +16,9 @@ the next run.
 
 :func:`write_files` writes files whose bytes are at hand; :func:`staging` lets a long command
 write its files as it goes (a CSV row by row, an overlay per batch) with the same promise:
-nothing appears under its real name until everything has been written.
+nothing appears under its real name until everything has been written. Whole folders (a saved
+model, the generated data) are written inside :func:`new_files_in` and renamed into place by
+:func:`replace_folder`, which replaces an earlier folder only once it was checked again.
 """
 
 import contextlib
@@ -271,16 +273,17 @@ def new_files_in(folder):
 def replace_folder(new, target, check_old=None) -> None:
     """Rename the folder ``new`` to ``target``, replacing an earlier ``target`` safely.
 
-    The earlier folder is first moved aside (a temporary name beside it) and
-    ``check_old(aside)`` runs there: if it raises (say, files that are not ours appeared in it
-    meanwhile), the folder is put back and the error goes on. Otherwise ``new`` takes the name
+    The earlier folder (a real folder: a file or a link there is never replaced) is first moved
+    aside, to a temporary name beside it, and ``check_old(aside)`` runs there: if it raises
+    (say, files that are not ours appeared in it meanwhile), the folder is put back and the
+    error goes on. Otherwise ``new`` takes the name
     and the earlier folder is deleted. Renames never replace anything: if another program
     creates ``target`` meanwhile, ``FileExistsError`` (``filename2``: where the earlier folder
     was kept, if there was one).
     """
     new, target = Path(new), Path(target)
     aside = None
-    if os.path.lexists(target):
+    if target.is_dir() and not target.is_symlink():  # anything else: never replaced
         aside = temporaries.new_name(target.parent)
         rename_new(target, aside)
         try:
