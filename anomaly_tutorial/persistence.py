@@ -25,7 +25,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import outputs
@@ -253,14 +252,10 @@ def _check_image_shape(shape, meta_file) -> None:
 
 
 def _new_detector(cls, params, meta_file):
-    if not isinstance(params, dict) or set(params) != set(cls._get_param_names()):
-        raise ModelFolderError(f"{meta_file}: the saved parameters do not match {cls.__name__}.")
-    detector = cls(**params)
     try:
-        detector._validate_params()
-    except InvalidParameterError as error:
+        return cls._from_params(params)
+    except (ValueError, TypeError) as error:  # scikit-learn's InvalidParameterError is both
         raise ModelFolderError(f"{meta_file}: {_first_line(error)}") from None
-    return detector
 
 
 def _encode(value):

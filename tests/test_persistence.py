@@ -116,3 +116,20 @@ def test_check_writable_never_deletes_an_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     persistence.check_writable(tmp_path / "empty")
     assert (tmp_path / "empty").is_dir()
+
+
+def test_persistence_uses_only_the_public_api_of_scikit_learn_and_keras():
+    """A scikit-learn or Keras release must not break saving or loading: every private name
+    persistence touches is one the detectors define themselves (their declared state)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(persistence.__file__).read_text(encoding="utf-8"))
+    touched = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and node.attr[1] != "_"
+    }
+    assert touched <= {"_get_state", "_set_state", "_state_spec", "_from_params"}
+    modules = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [module for module in modules if any(p.startswith("_") for p in module.split("."))]

@@ -133,6 +133,17 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         for name in self._get_param_names():
             setattr(self, name, arguments[name])
 
+    @classmethod
+    def _from_params(cls, params):
+        """A new, unfitted detector with exactly the constructor's ``params`` (a dict), each
+        checked by its constraint: where loading a saved detector starts. ValueError (or
+        scikit-learn's InvalidParameterError) names the problem."""
+        if not isinstance(params, dict) or set(params) != set(cls._get_param_names()):
+            raise ValueError(f"the saved parameters do not match {cls.__name__}.")
+        detector = cls(**params)
+        detector._validate_params()
+        return detector
+
     def fit(self, X, y=None):
         """Fit on the images ``X`` (and labels ``y``, for the labelled detector); returns self.
 
