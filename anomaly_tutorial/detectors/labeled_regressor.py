@@ -1,10 +1,11 @@
-"""``labeled_regressor``: the seed's "KerasRegressor on 0/1 labels", on today's Keras (notebook 02).
+"""``labeled_regressor``: "KerasRegressor on 0/1 labels", on today's Keras (notebook 02).
 
-The learner's recipe wrapped a small Keras network in ``keras.wrappers.scikit_learn.
-KerasRegressor`` and fitted it on images labelled 0 (normal) and 1 (anomalous). That wrapper is
-gone; its maintained successor is ``keras.wrappers.SKLearnRegressor``, which trains the network
-here. Notebook 02 shows why this is a *supervised binary classifier*, not one-class learning: it
-needs labelled anomalies and learns only the kinds it was shown.
+The answer the learner got (notebook 00) wrapped a small Keras network in
+``keras.wrappers.scikit_learn.KerasRegressor`` and fitted it on images labelled 0 (normal) and 1
+(anomalous). That wrapper is gone; its maintained successor is
+``keras.wrappers.SKLearnRegressor``, which trains the network here. Notebook 02 shows why this
+is a *supervised binary classifier*, not one-class learning: it needs labelled anomalies and
+learns only the kinds it was shown.
 
 ``epochs``, ``batch_size`` and the network size are plain constructor arguments, and the
 wrapper is built inside ``fit``, so that ``clone`` and ``GridSearchCV`` keep them.
@@ -29,18 +30,18 @@ def build_network(
 ) -> keras.Model:
     """The compiled Keras network ``SKLearnRegressor`` calls as its ``model`` (notebook 02).
 
-    ``features="hog"`` is the seed's dense network: ``Input(n)`` -> ``Dense(13, relu)`` ->
+    ``features="hog"`` is the answer's dense network: ``Input(n)`` -> ``Dense(13, relu)`` ->
     ``Dense(6, relu)`` -> ``Dense(1)`` for ``hidden_units=(13, 6)``. ``features="pixels"`` is a
     small CNN: 3x3 convolutions with ``filters`` channels, each followed by 2x2 max pooling,
     then the maximum over all positions, then ``hidden_units`` dense layers (none by default).
-    ``head="regression"`` ends in a linear unit trained with MSE (the seed);
+    ``head="regression"`` ends in a linear unit trained with MSE (the answer's);
     ``head="classifier"`` ends in a sigmoid trained with binary cross-entropy (the honest
     version of the same idea).
     """
     del y  # part of SKLearnRegressor's calling convention; the output is always one unit
     inputs = keras.Input(shape=(X.shape[1],))
     hidden = inputs
-    initializer = "glorot_uniform"  # Keras's default, as in the seed
+    initializer = "glorot_uniform"  # Keras's default, as in the answer
     if features == "pixels":
         # SKLearnRegressor validates X as a 2-D table, so images travel flattened and are
         # restored here; Reshape and Rescaling (not Lambda) layers keep the model savable.
@@ -76,19 +77,19 @@ class LabeledRegressor(KerasImageDetector):
     ----------
     features : {"pixels", "hog"}, default="pixels"
         ``"pixels"``: the images themselves into a small CNN (any image size). ``"hog"``: HOG
-        features + ``StandardScaler`` into the seed's dense network.
+        features + ``StandardScaler`` into the answer's dense network.
     head : {"regression", "classifier"}, default="regression"
-        ``"regression"``: linear output, mean squared error (the seed's recipe).
+        ``"regression"``: linear output, mean squared error (the answer's recipe).
         ``"classifier"``: sigmoid output, binary cross-entropy (a probability of "anomaly").
     hidden_units : tuple of int or None, default=None
-        Sizes of the dense hidden layers. ``None``: the seed's ``(13, 6)`` on HOG, none on
+        Sizes of the dense hidden layers. ``None``: the answer's ``(13, 6)`` on HOG, none on
         pixels, where the pooled filters feed the output directly.
     filters : tuple of int, default=(8, 16)
         Convolution filters per block of the CNN (``features="pixels"`` only).
     pixels_per_cell : int, pair of int or None, default=None
         HOG cell size (``features="hog"`` only); ``None`` is ``HOGFeatures``'s adaptive default.
     epochs : int, default=15
-        Training epochs (the seed trained 100 on HOG, with batches of 64).
+        Training epochs (the answer trained 100 on HOG, with batches of 64).
     batch_size : int, default=16
         Images per training step and per inference call.
     learning_rate : float, default=1e-3
