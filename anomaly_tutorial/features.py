@@ -16,12 +16,17 @@ descriptor without tuning.
 
 import functools
 import math
+from numbers import Integral
 
 import numpy as np
 import skimage.feature
 import skimage.transform
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
+
+# scikit-learn's declarative parameter checks, as the detectors use them (a private module, but
+# stable since 1.2).
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial.images import as_images, check_fitted_shape, image_shape, size_pair
@@ -82,15 +87,6 @@ def _hog(image: np.ndarray, orientations, pixels, block, block_norm, visualize=F
     )
 
 
-def _check_orientations_and_norm(orientations, block_norm) -> None:
-    if not isinstance(orientations, int | np.integer) or isinstance(orientations, bool):
-        raise ValueError(f"orientations must be a positive int; got {orientations!r}.")
-    if orientations < 1:
-        raise ValueError(f"orientations must be a positive int; got {orientations!r}.")
-    if block_norm not in _BLOCK_NORMS:
-        raise ValueError(f"block_norm must be one of {_BLOCK_NORMS}; got {block_norm!r}.")
-
-
 class HOGFeatures(TransformerMixin, BaseEstimator):
     """Turn images into HOG descriptors, one row per image (notebook 01).
 
@@ -118,6 +114,14 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
     ``(n, H, W, C)`` with 1 or 3 channels, uint8 or float in [0, 1].
     """
 
+    # The cell sizes are checked against the image size by resolve_hog_parameters, at fit.
+    _parameter_constraints: dict = {
+        "orientations": [Interval(Integral, 1, None, closed="left")],
+        "pixels_per_cell": "no_validation",
+        "cells_per_block": "no_validation",
+        "block_norm": [StrOptions(set(_BLOCK_NORMS))],
+    }
+
     def __init__(self, orientations=9, pixels_per_cell=None, cells_per_block=None,
                  block_norm="L2-Hys"):  # fmt: skip
         self.orientations = orientations
@@ -127,8 +131,8 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Resolve the cell and block sizes for the size of the images in ``X``."""
+        self._validate_params()
         images = as_images(X)
-        _check_orientations_and_norm(self.orientations, self.block_norm)
         self.image_shape_ = image_shape(images)
         height, width, _ = self.image_shape_
         self.pixels_per_cell_, self.cells_per_block_ = resolve_hog_parameters(
@@ -206,7 +210,7 @@ def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=Non
             f"image must be one image shaped (H, W) or (H, W, C); got shape {image.shape}."
         )
     validated = as_images(image[np.newaxis], name="image")[0]
-    _check_orientations_and_norm(orientations, block_norm)
+    HOGFeatures(orientations, block_norm=block_norm)._validate_params()  # the same checks
     height, width, _ = validated.shape
     pixels, block = resolve_hog_parameters(height, width, pixels_per_cell, cells_per_block)
     factor = 1 if min_size is None else max(1, math.ceil(min_size / min(height, width)))

@@ -160,13 +160,13 @@ def test_rejects_tabular_input_naming_the_expected_shape():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"orientations": 0}, "orientations must be a positive int"),
-        ({"orientations": 2.5}, "orientations must be a positive int"),
+        ({"orientations": 0}, "'orientations' parameter of HOGFeatures must be an int"),
+        ({"orientations": 2.5}, "'orientations' parameter of HOGFeatures must be an int"),
         ({"pixels_per_cell": 0}, "pixels_per_cell must be a positive int"),
         ({"pixels_per_cell": (2, 2, 2)}, "pixels_per_cell must be a positive int"),
         ({"pixels_per_cell": 16}, "pixels_per_cell=.* is larger than the 8x8"),
         ({"cells_per_block": 5}, r"cells_per_block=\(5, 5\) needs more cells than the 4x4"),
-        ({"block_norm": "L3"}, "block_norm must be one of"),
+        ({"block_norm": "L3"}, "'block_norm' parameter of HOGFeatures must be a str among"),
     ],
 )
 def test_fit_rejects_bad_parameters(params, message):
