@@ -2,19 +2,12 @@ import numpy as np
 import pytest
 from image_estimator_checks import EXPECTED_FAILED_CHECKS
 from scipy import ndimage
-from skimage.metrics import structural_similarity
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import (
-    anomaly_maps,
-    conv_autoencoder,
-    corruption,
-    make_detector,
-    reconstruction,
-)
+from anomaly_tutorial.detectors import anomaly_maps, conv_autoencoder, corruption, make_detector
 
 
 def _stripes(n_images, size=16, seed=0):
@@ -143,8 +136,6 @@ def test_unfitted_detector_raises_not_fitted_error(method, data):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"loss": "hinge"}, "loss"),
-        ({"error": "psnr"}, "error"),
         ({"reduction": "median"}, "reduction"),
         ({"epochs": 2.7}, "epochs"),
         ({"latent_dim": 0}, "latent_dim"),
@@ -205,29 +196,6 @@ def test_a_single_image_cannot_be_split_for_validation(data):
         make_detector("conv_autoencoder", quick=True).fit(data["train"][:1])
 
 
-def test_keras_ssim_loss_matches_scikit_image():
-    rng = np.random.default_rng(0)
-    images = rng.random((3, 20, 20, 1)).astype(np.float32)
-    noisy = np.clip(images + 0.2 * rng.standard_normal(images.shape), 0, 1).astype(np.float32)
-    expected = [
-        structural_similarity(image[..., 0], other[..., 0], data_range=1.0)
-        for image, other in zip(images, noisy, strict=True)
-    ]
-    np.testing.assert_allclose(
-        1 - np.asarray(reconstruction.ssim_loss(images, noisy)), expected, atol=1e-5
-    )
-
-
-def test_ssim_error_map_is_zero_for_a_perfect_reconstruction():
-    images = _stripes(2)[..., np.newaxis]
-    np.testing.assert_allclose(reconstruction.error_maps(images, images, "ssim"), 0.0, atol=1e-6)
-
-
-def test_training_with_the_ssim_loss_runs(data):
-    detector = make_detector("conv_autoencoder", quick=True, epochs=1, loss="ssim")
-    assert np.all(np.isfinite(detector.fit(data["train"]).score_samples(data["normal"])))
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_scikit_learn_api_checks_that_apply_to_image_detectors_pass():
     detector = make_detector("conv_autoencoder", quick=True, epochs=1)
@@ -253,24 +221,15 @@ def test_mse_error_map_is_the_squared_difference_averaged_over_channels():
     images = np.zeros((1, 4, 4, 3), np.float32)
     reconstructions = np.zeros_like(images)
     reconstructions[0, 1, 2] = (0.3, 0.0, 0.0)
-    maps = reconstruction.error_maps(images, reconstructions, "mse")
+    maps = conv_autoencoder.error_maps(images, reconstructions)
     assert maps.shape == (1, 4, 4)
     assert maps[0, 1, 2] == pytest.approx(0.03)
     assert maps.sum() == pytest.approx(0.03)
 
 
-@pytest.mark.parametrize(
-    ("function", "kwargs", "match"),
-    [
-        (reconstruction.error_maps, {"error": "psnr"}, "error"),
-        (anomaly_maps.image_scores, {"reduction": "median"}, "reduction"),
-    ],
-)
-def test_reconstruction_helpers_reject_unknown_options(function, kwargs, match):
-    maps = np.zeros((1, 8, 8, 1), np.float32)
-    arguments = (maps, maps) if function is reconstruction.error_maps else (maps[..., 0],)
-    with pytest.raises(ValueError, match=match):
-        function(*arguments, **kwargs)
+def test_image_scores_reject_an_unknown_reduction():
+    with pytest.raises(ValueError, match="reduction"):
+        anomaly_maps.image_scores(np.zeros((1, 8, 8), np.float32), "median")
 
 
 def test_blob_corruption_hides_the_requested_share_only_while_training():

@@ -2,8 +2,8 @@
 
 Notebook 03 explains it. A small convolutional encoder/decoder (:mod:`.networks`) is trained on
 normal images only and stops early on *held-out normal* images (never on the test set). An
-image is scored by how badly it is reconstructed: a per-pixel error map (squared error or
-SSIM), smoothed, then reduced to one number by its mean or by its local maximum.
+image is scored by how badly it is reconstructed: a per-pixel error map (:func:`error_maps`, the
+squared difference), smoothed, then reduced to one number by its mean or by its local maximum.
 
 Two kinds of anomaly need two recipes, and ``layout="auto"`` chooses between them from the
 normal training images alone (:func:`position_r2`):
@@ -30,7 +30,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.detectors import anomaly_maps, networks, reconstruction, state
+from anomaly_tutorial.detectors import anomaly_maps, networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
@@ -44,7 +44,6 @@ PLAIN = {
     "batch_size": 32,
     "learning_rate": 1e-3,
     "mask_rate": 0.0,
-    "error": "mse",
     "reduction": "mean",
     "error_blur": 0.0,
     "smoothing_sigma": 0.0,
@@ -61,6 +60,16 @@ RECIPES = {
 }
 #: The three scores that ``reduction="combined"`` z-scores and takes the largest of.
 COMBINED = ("local", "global", "code")
+
+
+def error_maps(images, reconstructions, blur_sigma: float = 0.0) -> np.ndarray:
+    """Per-pixel reconstruction error ``(n, H, W)``, higher = worse (notebook 03): the squared
+    difference, averaged over channels, after blurring both images with ``blur_sigma``, at the
+    scale an autoencoder can redraw (nobody rebuilds every grass blade exactly)."""
+    difference = anomaly_maps.blur(images, blur_sigma) - anomaly_maps.blur(
+        reconstructions, blur_sigma
+    )
+    return np.mean(difference**2, axis=-1)
 
 
 def position_r2(mean_image, pixel_std) -> float:
@@ -105,8 +114,6 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         Images per training step and per inference call.
     learning_rate : float, default=2e-3
         Adam's learning rate.
-    loss : {"mse", "mae", "ssim"}, default="mse"
-        Training loss; ``"ssim"`` is ``1 - SSIM`` (:func:`.reconstruction.ssim_loss`).
     mask_rate : "auto" or float in [0, 1), default="auto"
         Inpainting training: share of each training input hidden under random blobs
         (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder; ``"auto"``
@@ -117,15 +124,14 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         Share of blobs filled with the brightened or darkened texture instead of a flat grey.
     noise_std : float, default=0.0
         Gaussian noise on the training input (a denoising autoencoder); 0 = none.
-    error : {"mse", "ssim"}, default="mse"
-        Per-pixel error: squared difference, or SSIM's dissimilarity.
     reduction : {"auto", "mean", "max", "combined"}, default="auto"
         Image score: the error map's mean, or its robust maximum (``top_fraction``), or
         ``"combined"``, the largest z-score of that maximum, the global mean squared error
         and the code distance (module docstring); ``"auto"`` follows the layout (texture
         ``"max"``, object ``"combined"``).
     error_blur : float, default=0.5
-        Gaussian sigma (pixels) applied to image and reconstruction before comparing.
+        Gaussian sigma (pixels) applied to image and reconstruction before comparing them
+        (:func:`error_maps`).
     smoothing_sigma : float, default=4.0
         Gaussian sigma (pixels) smoothing the error map.
     top_fraction : float in [0, 1], default=0.1
@@ -182,12 +188,10 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         "layout": [StrOptions({"auto", *RECIPES})],
         "texture_threshold": _FRACTION,
         "latent_dim": [None, StrOptions({"auto"}), *POSITIVE_INT],
-        "loss": [StrOptions({"mse", "mae", "ssim"})],
         "mask_rate": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "mask_size": POSITIVE_INT,
         "shift_share": _FRACTION,
         "noise_std": _AT_LEAST_0,
-        "error": [StrOptions(set(reconstruction.ERRORS))],
         "reduction": [StrOptions({"auto", "combined", *anomaly_maps.REDUCTIONS})],
         "error_blur": _AT_LEAST_0,
         "smoothing_sigma": _AT_LEAST_0,
@@ -198,8 +202,8 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     }
 
     def __init__(self, layout="auto", texture_threshold=0.1, filters=(24, 48), latent_dim="auto",
-                 epochs=40, batch_size=16, learning_rate=2e-3, loss="mse", mask_rate="auto",
-                 mask_size=8, shift_share=0.5, noise_std=0.0, error="mse", reduction="auto",
+                 epochs=40, batch_size=16, learning_rate=2e-3, mask_rate="auto",
+                 mask_size=8, shift_share=0.5, noise_std=0.0, reduction="auto",
                  error_blur=0.5, smoothing_sigma=4.0, top_fraction=0.1, normalize_errors=True,
                  patience=15, n_neighbors=5, validation_fraction=0.2, false_alarm_rate=0.05,
                  random_state=0, verbose=0):  # fmt: skip
@@ -271,8 +275,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     def _fit(self, images, labels, val_images, val_labels):
         self._choose_layout(images)
         self.model_ = self._new_model()
-        loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
-        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         # Early stopping watches held-out *normal* images. Watching the test set, as many
         # tutorials do, would tune the model on the very anomalies it is judged on.
         stopper = keras.callbacks.EarlyStopping(
@@ -317,9 +320,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
             "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
             "error_mean_": state.Array((height, width)),
             "error_scale_": state.Array((height, width)),
-            "error_settings_": state.Items(
-                (state.Choice(reconstruction.ERRORS), state.Number(0.0), state.Number(0.0))
-            ),
+            "error_settings_": state.Items((state.Number(0.0), state.Number(0.0))),
             "codes_": state.Array(("n_codes", "latent_dim_"), optional=True),
             "score_mean_": state.Array((3,), "float64", optional=True),
             "score_scale_": state.Array((3,), "float64", optional=True),
@@ -351,13 +352,11 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     def _maps(self, images, reconstructions=None):
         if reconstructions is None:
             reconstructions = self._reconstruct(images)
-        maps = reconstruction.error_maps(
-            images, reconstructions, self.error, blur_sigma=self.error_blur
-        )
+        maps = error_maps(images, reconstructions, self.error_blur)
         return anomaly_maps.blur(maps, self.smoothing_sigma)
 
     def _error_settings(self) -> list:
-        return [self.error, float(self.error_blur), float(self.smoothing_sigma)]
+        return [float(self.error_blur), float(self.smoothing_sigma)]
 
     def _normalised_maps(self, images, reconstructions=None):
         if not self.normalize_errors:
@@ -365,7 +364,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         if self._error_settings() != list(self.error_settings_):
             raise ValueError(
                 "normalize_errors=True uses error statistics measured at fit time with "
-                f"(error, error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
+                f"(error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
                 f"{self._error_settings()}. Fit again, or set normalize_errors=False."
             )
         return (self._maps(images, reconstructions) - self.error_mean_) / self.error_scale_
