@@ -238,11 +238,16 @@ def _train(arguments) -> int:
     persistence.check_writable(arguments.out, arguments.force)  # before the work, not after
     train_files, test_groups = datasets.folder_files(arguments.data)
     files = datasets.image_source(train_files, max_pixels=arguments.max_pixels)
-    what, model = f"{len(files)} images", detector
+    what, model, seen = f"{len(files)} images", detector, files
     if arguments.tile:
-        model = tiling.Tiled(detector, arguments.tile)
-        tiles = len(tiling.Tiles(files, arguments.tile))
-        what += f" ({tiles} tiles of {arguments.tile}x{arguments.tile})"
+        model, seen = tiling.Tiled(detector, arguments.tile), tiling.Tiles(files, arguments.tile)
+        what += f" ({len(seen)} tiles of {arguments.tile}x{arguments.tile})"
+    if arguments.detector == "conv_autoencoder":  # its preset, chosen from the normal images
+        from anomaly_tutorial.detectors import conv_autoencoder
+
+        preset = conv_autoencoder.choose_preset(seen)
+        detector.set_params(**conv_autoencoder.PRESETS[preset])
+        what += f", preset {preset!r} (conv_autoencoder.choose_preset)"
     arguments.say(f"Training {arguments.detector} on {what} of {arguments.data} ...")
     started = time.perf_counter()
     streaming.Streamed(model).fit(files)

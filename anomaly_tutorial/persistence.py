@@ -37,7 +37,7 @@ from anomaly_tutorial.errors import ModelFolderError
 from anomaly_tutorial.outputs import rename_new
 
 FORMAT = "anomaly-tutorial-detector"
-VERSION = 3
+VERSION = 4
 META, ARRAYS = "detector.json", "arrays.npz"
 #: The largest image side a saved detector may declare (larger images are scored in tiles).
 MAX_SIDE = 1024
