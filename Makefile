@@ -53,8 +53,7 @@ test:
 # The detectors use keras.ops only, so they run on every Keras backend; this checks JAX and
 # PyTorch on CPU-only builds: jax[cpu], and torch from PyTorch's CPU index (PyPI's Linux torch
 # pulls about 20 nvidia-* packages). pip's dry-run report is read first and nothing CUDA is ever
-# installed; where no CPU-only torch can be had, PyTorch is skipped with the reason. Then
-# data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
+# installed; where no CPU-only torch can be had, PyTorch is skipped with the reason.
 test-backends:
 	$(PYTHON) tasks.py test-backends --venv $(VENV)
 

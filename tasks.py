@@ -155,10 +155,6 @@ def test_backends(python):
     tests = [str(path) for path in BACKEND_TESTS]
     for backend in ["jax"] if torch_skipped else ["jax", "torch"]:
         check(run([str(python), "-m", "pytest"] + tests, {"KERAS_BACKEND": backend, **quick}))
-    # Data-parallel training (keras.distribution.DataParallel) on 2 virtual JAX CPU devices.
-    devices = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2", "KERAS_BACKEND": "jax"}
-    parallel = ["-m", "multi_device", str(Path("tests", "test_data_parallel.py"))]
-    check(run([str(python), "-m", "pytest"] + parallel, {**devices, **quick}))
     if torch_skipped:
         print(f"test-backends: PyTorch was skipped: {torch_skipped}", file=sys.stderr)
 

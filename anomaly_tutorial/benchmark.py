@@ -62,7 +62,12 @@ def benchmark_one(
 ) -> Run:
     """Fit ``name`` (labelled anomalies from ``dev``, if it needs any) and measure its quality
     and speed on ``test``, the test part."""
-    detector = make_detector(name, quick=quick, random_state=random_state)
+    preset = None
+    if name == "conv_autoencoder":  # the texture or the object preset, from the normal images
+        from anomaly_tutorial.detectors.conv_autoencoder import choose_preset
+
+        preset = choose_preset(test.train_images)
+    detector = make_detector(name, preset, quick=quick, random_state=random_state)
     started = time.perf_counter()
     if name in SUPERVISED:
         from anomaly_tutorial.detectors import labeled_regressor  # imports Keras: when needed

@@ -32,7 +32,7 @@ from anomaly_tutorial.detectors import detector_class, detector_name, state
 from anomaly_tutorial.errors import ModelFolderError
 
 FORMAT = "anomaly-tutorial-detector"
-VERSION = 3
+VERSION = 4
 META, ARRAYS = "detector.json", "arrays.npz"
 #: The largest image side a saved detector may declare (larger images are scored in tiles).
 MAX_SIDE = 1024

@@ -73,8 +73,13 @@ def one_class_protocol(
         if n_train is not None or n_test_per_type is not None:
             data = data.subset(n_train, n_test_per_type, random_state=random_state)
         for name in detector_names:
+            preset = None
+            if name == "conv_autoencoder":  # texture or object, from the normal images
+                from anomaly_tutorial.detectors.conv_autoencoder import choose_preset
+
+                preset = choose_preset(data.train_images)
             detector = make_detector(
-                name, quick=quick, random_state=random_state, **params.get(name, {})
+                name, preset, quick=quick, random_state=random_state, **params.get(name, {})
             )
             started = time.perf_counter()
             detector = fit(detector, data.train_images) if fit else detector.fit(data.train_images)

@@ -1,5 +1,6 @@
 """Train a detector on a folder's normal images and save it: what ``anomaly-tutorial train``
-runs (notebook 05).
+runs (notebook 05). The autoencoder's preset is chosen from those images
+(:func:`~anomaly_tutorial.detectors.conv_autoencoder.choose_preset`) and said.
 
 The images of ``FOLDER/train/good`` are read in batches (:class:`~anomaly_tutorial.streaming.
 Streamed`), as tiles of large images with ``tile`` (:class:`~anomaly_tutorial.tiling.Tiled`);
@@ -22,10 +23,16 @@ def train_folder(detector, data, out, *, tile=None, max_pixels=MAX_PIXELS, force
     persistence.check_writable(out, force)  # before the work, not after
     train_files, test_groups = datasets.folder_files(data)
     files = datasets.image_source(train_files, max_pixels=max_pixels)
-    name, what, model = detector_name(detector), f"{len(files)} images", detector
+    name, what, model, seen = detector_name(detector), f"{len(files)} images", detector, files
     if tile:
-        model = tiling.Tiled(detector, tile)
-        what += f" ({len(tiling.Tiles(files, tile))} tiles of {tile}x{tile})"
+        model, seen = tiling.Tiled(detector, tile), tiling.Tiles(files, tile)
+        what += f" ({len(seen)} tiles of {tile}x{tile})"
+    if name == "conv_autoencoder":  # its preset, chosen from the normal images
+        from anomaly_tutorial.detectors import conv_autoencoder
+
+        preset = conv_autoencoder.choose_preset(seen)
+        detector.set_params(**conv_autoencoder.PRESETS[preset])
+        what += f", preset {preset!r} (conv_autoencoder.choose_preset)"
     say(f"Training {name} on {what} of {data} ...")
     started = time.perf_counter()
     streaming.Streamed(model).fit(files)

@@ -2,19 +2,14 @@ import numpy as np
 import pytest
 from image_estimator_checks import EXPECTED_FAILED_CHECKS
 from scipy import ndimage
-from skimage.metrics import structural_similarity
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import (
-    anomaly_maps,
-    conv_autoencoder,
-    corruption,
-    make_detector,
-    reconstruction,
-)
+from anomaly_tutorial.detectors import anomaly_maps, conv_autoencoder, corruption, make_detector
+from anomaly_tutorial.detectors.base import ArraySource
+from anomaly_tutorial.errors import InputError
 
 
 def _stripes(n_images, size=16, seed=0):
@@ -143,8 +138,6 @@ def test_unfitted_detector_raises_not_fitted_error(method, data):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"loss": "hinge"}, "loss"),
-        ({"error": "psnr"}, "error"),
         ({"reduction": "median"}, "reduction"),
         ({"epochs": 2.7}, "epochs"),
         ({"latent_dim": 0}, "latent_dim"),
@@ -179,20 +172,20 @@ def test_position_r2_does_not_count_a_colour_tint_as_position():
     )
 
 
-def test_layout_auto_calls_a_tinted_colour_texture_a_texture():
-    detector = make_detector("conv_autoencoder", quick=True, epochs=1).fit(_tinted_noise())
-    assert detector.layout_ == "texture" and detector.position_r2_ < 0.05
+def test_choose_preset_calls_a_tinted_colour_texture_a_texture():
+    assert conv_autoencoder.choose_preset(_tinted_noise()) == "texture"
 
 
 def test_position_r2_separates_the_bundled_textures_from_aligned_objects():
     texture = datasets.load_textures("brick").train_images
     digits = datasets.load_digits_one_class(0).train_images
-    threshold = conv_autoencoder.ConvAutoencoder().texture_threshold
+    threshold = conv_autoencoder.TEXTURE_BELOW
     r2 = {
         name: conv_autoencoder.position_r2(images.mean(axis=0), images.std(axis=0))
         for name, images in (("brick", texture), ("digits", digits))
     }
     assert r2["brick"] < threshold < r2["digits"], r2
+    assert [conv_autoencoder.choose_preset(x) for x in (texture, digits)] == ["texture", "object"]
 
 
 def test_latent_dim_none_keeps_the_feature_map_as_the_code(data):
@@ -203,29 +196,6 @@ def test_latent_dim_none_keeps_the_feature_map_as_the_code(data):
 def test_a_single_image_cannot_be_split_for_validation(data):
     with pytest.raises(ValueError, match="Cannot hold out validation_fraction=0.2 of 1 image"):
         make_detector("conv_autoencoder", quick=True).fit(data["train"][:1])
-
-
-def test_keras_ssim_loss_matches_scikit_image():
-    rng = np.random.default_rng(0)
-    images = rng.random((3, 20, 20, 1)).astype(np.float32)
-    noisy = np.clip(images + 0.2 * rng.standard_normal(images.shape), 0, 1).astype(np.float32)
-    expected = [
-        structural_similarity(image[..., 0], other[..., 0], data_range=1.0)
-        for image, other in zip(images, noisy, strict=True)
-    ]
-    np.testing.assert_allclose(
-        1 - np.asarray(reconstruction.ssim_loss(images, noisy)), expected, atol=1e-5
-    )
-
-
-def test_ssim_error_map_is_zero_for_a_perfect_reconstruction():
-    images = _stripes(2)[..., np.newaxis]
-    np.testing.assert_allclose(reconstruction.error_maps(images, images, "ssim"), 0.0, atol=1e-6)
-
-
-def test_training_with_the_ssim_loss_runs(data):
-    detector = make_detector("conv_autoencoder", quick=True, epochs=1, loss="ssim")
-    assert np.all(np.isfinite(detector.fit(data["train"]).score_samples(data["normal"])))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
@@ -253,24 +223,15 @@ def test_mse_error_map_is_the_squared_difference_averaged_over_channels():
     images = np.zeros((1, 4, 4, 3), np.float32)
     reconstructions = np.zeros_like(images)
     reconstructions[0, 1, 2] = (0.3, 0.0, 0.0)
-    maps = reconstruction.error_maps(images, reconstructions, "mse")
+    maps = conv_autoencoder.error_maps(images, reconstructions)
     assert maps.shape == (1, 4, 4)
     assert maps[0, 1, 2] == pytest.approx(0.03)
     assert maps.sum() == pytest.approx(0.03)
 
 
-@pytest.mark.parametrize(
-    ("function", "kwargs", "match"),
-    [
-        (reconstruction.error_maps, {"error": "psnr"}, "error"),
-        (anomaly_maps.image_scores, {"reduction": "median"}, "reduction"),
-    ],
-)
-def test_reconstruction_helpers_reject_unknown_options(function, kwargs, match):
-    maps = np.zeros((1, 8, 8, 1), np.float32)
-    arguments = (maps, maps) if function is reconstruction.error_maps else (maps[..., 0],)
-    with pytest.raises(ValueError, match=match):
-        function(*arguments, **kwargs)
+def test_image_scores_reject_an_unknown_reduction():
+    with pytest.raises(ValueError, match="reduction"):
+        anomaly_maps.image_scores(np.zeros((1, 8, 8), np.float32), "median")
 
 
 def test_blob_corruption_hides_the_requested_share_only_while_training():
@@ -283,7 +244,7 @@ def test_blob_corruption_hides_the_requested_share_only_while_training():
     assert (copy.rate, copy.blob_size, copy.shift_share) == (0.25, 8, 0.5)
 
 
-# -- layout="auto": texture or object, chosen from the normal images ---------------------------
+# -- presets: texture or object, chosen from the normal images --------------------------------
 def _discs(n_images, size=16, seed=0, radius=4.0, square=False):
     """Aligned objects: a bright disc (or square) in the centre, mild noise."""
     rng = np.random.default_rng(seed)
@@ -300,24 +261,46 @@ def test_position_r2_calls_random_phase_stripes_a_texture_and_centred_discs_obje
     assert r2(_stripes(64)) < 0.1 < r2(_discs(64))
 
 
-def test_layout_auto_applies_the_texture_recipe_to_stripes(fitted):
-    assert fitted.layout_ == "texture" and fitted.position_r2_ < fitted.texture_threshold
-    assert (fitted.latent_dim_, fitted.mask_rate_, fitted.reduction_) == (None, 0.25, "max")
-    assert fitted.codes_ is None and fitted.maps_give_scores()
+def test_the_defaults_are_the_texture_preset_which_stripes_choose(fitted, data):
+    assert conv_autoencoder.choose_preset(data["train"]) == "texture"
+    texture = conv_autoencoder.PRESETS["texture"]
+    assert {name: fitted.get_params()[name] for name in texture} == texture
+    assert texture == {"latent_dim": None, "mask_rate": 0.25, "reduction": "max"}
+    assert fitted.latent_dim_ is None and fitted.codes_ is None and fitted.maps_give_scores()
+
+
+def test_choose_preset_reads_a_source_batch_by_batch(data, monkeypatch):
+    read = []
+    monkeypatch.setattr(ArraySource, "batch_size", lambda self: 7)
+    monkeypatch.setattr(ArraySource, "read", lambda self, i: read.append(len(i)) or self.images[i])
+    assert conv_autoencoder.choose_preset(ArraySource(data["train"])) == "texture"
+    assert max(read) == 7 and sum(read) == len(data["train"])
+    assert conv_autoencoder.choose_preset(ArraySource(_discs(64))) == "object"
+
+
+def test_make_detector_applies_a_preset_and_names_the_known_ones_for_an_unknown_one():
+    plain = make_detector("conv_autoencoder", preset="textbook", epochs=2)
+    assert plain.get_params()["filters"] == (16, 32, 64) and plain.epochs == 2
+    assert plain.get_params()["latent_dim"] == 64 and plain.reduction == "mean"
+    with pytest.raises(InputError, match="Known presets: 'textbook', 'texture', 'object'"):
+        make_detector("conv_autoencoder", preset="objects")
+    with pytest.raises(InputError, match="Unknown preset 'texture' for hog_ocsvm"):
+        make_detector("hog_ocsvm", preset="texture")
 
 
 @pytest.fixture(scope="module")
 def objects():
     train = _discs(64, seed=0)
-    detector = make_detector("conv_autoencoder", quick=True, epochs=15).fit(train)
+    preset = conv_autoencoder.choose_preset(train)
+    detector = make_detector("conv_autoencoder", preset, quick=True, epochs=15).fit(train)
     return detector, _discs(12, seed=1), _discs(12, seed=2, square=True)
 
 
-def test_layout_auto_applies_the_object_recipe_to_aligned_discs(objects):
+def test_the_object_preset_on_aligned_discs(objects):
     detector, normal, other = objects
-    assert detector.layout_ == "object" and detector.position_r2_ > 0.1
-    assert detector.latent_dim_ == 16 and detector.mask_rate_ == 0.0  # round(sqrt(16 * 16))
-    assert detector.reduction_ == "combined" and not detector.maps_give_scores()
+    settings = (detector.latent_dim, detector.mask_rate, detector.reduction)
+    assert settings == ("sqrt", 0.0, "combined")
+    assert detector.latent_dim_ == 16 and not detector.maps_give_scores()  # round(sqrt(16 * 16))
     with pytest.raises(ValueError, match="scores from the images"):
         detector.scores_from_maps(detector.anomaly_map(normal[:2]))
     assert detector.codes_.shape == (round(0.8 * 64), 16)
@@ -331,12 +314,12 @@ def test_combined_score_is_the_largest_z_score_and_flags_a_different_object(obje
     assert np.median(detector.score_samples(other)) < np.median(detector.score_samples(normal))
 
 
-def test_explicit_settings_override_the_layout_recipe(data):
+def test_explicit_settings_override_the_preset(data):
     detector = make_detector(
-        "conv_autoencoder", quick=True, epochs=1, layout="object", latent_dim=4, reduction="max"
+        "conv_autoencoder", "object", quick=True, epochs=1, latent_dim=4, reduction="max"
     ).fit(data["train"])
-    assert detector.layout_ == "object"
-    assert (detector.latent_dim_, detector.mask_rate_, detector.reduction_) == (4, 0.0, "max")
+    assert (detector.latent_dim_, detector.mask_rate, detector.reduction) == (4, 0.0, "max")
+    assert detector.model_.get_layer("encoder").output.shape[-1] == 4
 
 
 def test_combined_scoring_without_a_dense_code_is_refused_before_training(data):
@@ -346,12 +329,11 @@ def test_combined_scoring_without_a_dense_code_is_refused_before_training(data):
     assert not hasattr(detector, "model_")
 
 
-def test_build_model_before_fit_needs_a_layout_when_it_is_auto():
-    detector = make_detector("conv_autoencoder", quick=True)
-    with pytest.raises(ValueError, match="layout='auto' is decided by fit"):
-        detector.build_model((16, 16, 1))
-    code = detector.build_model((16, 16, 1), layout="object").get_layer("encoder").output
+def test_build_model_resolves_the_sqrt_code_size_for_the_image_shape():
+    detector = make_detector("conv_autoencoder", "object", quick=True)
+    code = detector.build_model((16, 16, 1)).get_layer("encoder").output
     assert tuple(code.shape) == (None, 16)
+    assert detector.code_size((28, 28, 1)) == 28 and detector.code_size((8, 8, 1)) == 8
     plain = conv_autoencoder.ConvAutoencoder(**conv_autoencoder.PLAIN)
     assert plain.build_model((16, 16, 1)).get_layer("encoder").output.shape[-1] == 64
 
@@ -363,11 +345,13 @@ def test_a_map_reduction_set_after_fit_is_used_and_combined_needs_a_refit(fitted
         expected = -fitted.anomaly_map(images).reshape(len(images), -1).mean(axis=1)
         np.testing.assert_allclose(fitted.score_samples(images), expected, rtol=1e-5)
         fitted.set_params(reduction="combined")
-        with pytest.raises(ValueError, match="fitted with reduction='max': fit again"):
+        with pytest.raises(ValueError, match="fitted with another reduction: fit again"):
             fitted.score_samples(images)
     finally:
-        fitted.set_params(reduction="auto")
-    assert fitted.current_reduction() == "max"
+        fitted.set_params(reduction="max")
+    np.testing.assert_allclose(
+        fitted.score_samples(images), fitted.scores_from_maps(fitted.anomaly_map(images)), rtol=1e-5
+    )
 
 
 def test_scores_from_maps_before_fit_is_a_not_fitted_error():

@@ -82,6 +82,8 @@ def test_score_mirrors_the_input_folders_in_the_overlay_folder(parts, tmp_path):
     words = "train --detector conv_autoencoder --quick --out ae --data".split()
     trained = _run(*words, parts, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
+    assert "preset 'texture' (conv_autoencoder.choose_preset)" in trained.stdout  # brick
+    assert persistence.load(tmp_path / "ae").mask_rate == 0.25
     crack, good = parts / "test" / "crack", parts / "test" / "good"
     scored = _run("score", "--model", "ae", crack, good, "--maps", "maps", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr

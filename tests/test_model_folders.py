@@ -30,7 +30,7 @@ def saved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     for name, params in (
         ("hog_ocsvm", {}),
-        ("conv_autoencoder", {"epochs": 1, "layout": "object"}),
+        ("conv_autoencoder", {"epochs": 1, "preset": "object"}),
         ("deep_svdd", {"epochs": 1}),
         ("patch_knn", {"bank_size": 200}),
     ):
@@ -155,7 +155,7 @@ CASES = {
     "a method name as attribute": ("hog_ocsvm", _state(score_samples=1), "expected the attributes"),
     "a dunder attribute": ("hog_ocsvm", _state(__class__="x"), "expected the attributes"),
     "a negative radius": ("deep_svdd", _state(radius_=-1.0), "radius_ must be in [0.0, inf]"),
-    "an unknown layout": ("conv_autoencoder", _state(layout_="../x"), "layout_ must be one of"),
+    "a code size of 0": ("conv_autoencoder", _state(latent_dim_=0), "latent_dim_"),
     "a history of strings": ("deep_svdd", _state(history_={"loss": ["x"]}), "history_['loss'] must be a finite number"),
     # arrays.npz
     "arrays missing": ("hog_ocsvm", lambda f: (f / "arrays.npz").unlink(), "is missing (no arrays.npz)"),

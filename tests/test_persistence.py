@@ -55,11 +55,25 @@ def test_a_model_folder_holds_json_and_arrays_only_no_network_file(tmp_path):
     path = persistence.save(detector, tmp_path / "model")
     assert sorted(file.name for file in path.iterdir()) == ["arrays.npz", "detector.json"]
     meta = json.loads((path / "detector.json").read_text())
-    assert (meta["version"], meta["detector"]) == (3, "conv_autoencoder")
+    assert (meta["version"], meta["detector"]) == (4, "conv_autoencoder")
     assert "offset_" in meta["state"] and "model_" not in meta["state"]
     with np.load(path / "arrays.npz") as arrays:  # the network's weights, numbered, no config
         weights = sorted(name for name in arrays.files if name.startswith("model_."))
         assert len(weights) == len(detector.model_.weights) and "error_mean_" in arrays.files
+
+
+def test_a_folder_of_format_3_with_layout_auto_is_refused_as_older(tmp_path):
+    """Format 3 had conv_autoencoder's layout="auto" (now presets): a clear error, not a
+    parameter mismatch."""
+    detector, _ = _fitted("conv_autoencoder")
+    path = persistence.save(detector, tmp_path / "model")
+    meta = json.loads((path / "detector.json").read_text())
+    meta["version"] = 3
+    meta["params"].update(layout="auto", texture_threshold=0.1, error="mse", loss="mse")
+    meta["state"].update(position_r2_=0.004, layout_="texture", mask_rate_=0.25, reduction_="max")
+    (path / "detector.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFolderError, match=r"saved by an older version .*\(format 3\)"):
+        persistence.load(path)
 
 
 def test_a_failed_save_leaves_the_detector_and_the_target_as_they_were(hog, tmp_path, monkeypatch):

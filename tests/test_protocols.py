@@ -63,6 +63,20 @@ def test_protocol_trains_with_the_given_fit_and_reports_its_seconds():
     }
 
 
+def test_protocol_gives_the_autoencoder_the_preset_its_normal_images_choose():
+    from anomaly_tutorial.detectors import conv_autoencoder
+
+    chosen = []
+
+    def fit(detector, images):
+        chosen.append({name: detector.get_params()[name] for name in ("latent_dim", "reduction")})
+        return detector.fit(images)
+
+    protocols.one_class_protocol("digits", ["conv_autoencoder"], (0,), quick=True, fit=fit)
+    assert chosen == [{"latent_dim": "sqrt", "reduction": "combined"}]  # aligned digits: object
+    assert conv_autoencoder.PRESETS["object"]["latent_dim"] == "sqrt"
+
+
 def test_protocol_scores_what_a_store_loads(tmp_path):
     arguments = {"collection": "digits", "detector_names": ["deep_svdd"], "classes": (3,)}
     writer = trained.Store("xx", folder=tmp_path, save_to=tmp_path)

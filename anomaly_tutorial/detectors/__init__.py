@@ -42,15 +42,23 @@ def detector_name(detector) -> str:
     raise ValueError(f"{type(detector).__name__} is not a registered detector.")
 
 
-def make_detector(name: str, quick: bool = False, random_state: int = 0, **params):
+def make_detector(
+    name: str, preset: str | None = None, quick: bool = False, random_state: int = 0, **params
+):
     """Build the detector registered as ``name``, unfitted.
 
-    Its defaults are the class's; ``quick=True`` applies the class's ``QUICK_PARAMS`` (a fast
-    setting for tests and CI), then ``params`` override any constructor argument.
+    Its defaults are the class's; ``preset`` applies one of the class's named recipes, its
+    ``PRESETS[preset]`` (``conv_autoencoder``: ``"textbook"``, ``"texture"``, ``"object"``);
+    ``quick=True`` then applies the class's ``QUICK_PARAMS`` (a fast setting for tests and CI),
+    and ``params`` override any constructor argument.
     """
     cls = detector_class(name)
-    detector = cls(random_state=random_state, **(cls.QUICK_PARAMS if quick else {}))
-    return detector.set_params(**params)
+    presets = getattr(cls, "PRESETS", {})
+    if preset is not None and preset not in presets:
+        known = ", ".join(map(repr, presets)) or "none"
+        raise InputError(f"Unknown preset {preset!r} for {name}. Known presets: {known}.")
+    detector = cls(random_state=random_state, **(presets[preset] if preset else {}))
+    return detector.set_params(**{**(cls.QUICK_PARAMS if quick else {}), **params})
 
 
 __all__ = ["ONE_CLASS", "SUPERVISED", "detector_class", "detector_name", "make_detector"]

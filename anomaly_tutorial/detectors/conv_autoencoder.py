@@ -2,12 +2,14 @@
 
 Notebook 03 explains it. A small convolutional encoder/decoder (:mod:`.networks`) is trained on
 normal images only and stops early on *held-out normal* images (never on the test set). An
-image is scored by how badly it is reconstructed: a per-pixel error map (squared error or
-SSIM), smoothed, then reduced to one number by its mean or by its local maximum.
+image is scored by how badly it is reconstructed: a per-pixel error map (:func:`error_maps`, the
+squared difference), smoothed, then reduced to one number by its mean or by its local maximum.
 
-Two kinds of anomaly need two recipes, and ``layout="auto"`` chooses between them from the
-normal training images alone (:func:`position_r2`):
+Three recipes, each a named preset in :data:`PRESETS` (``make_detector("conv_autoencoder",
+preset=...)``); :func:`choose_preset` chooses between the last two from the normal training
+images alone (:func:`position_r2`):
 
+- **textbook** (:data:`PLAIN`): the plain autoencoder notebook 03 starts from.
 - **texture** (grass, brick: alike everywhere): an anomaly is a *local defect*. Inpainting
   training (:mod:`.corruption`), a spatial code, and the robust maximum of a lightly blurred,
   smoothed squared error, per pixel in units of the training images' error there.
@@ -18,7 +20,7 @@ normal training images alone (:func:`position_r2`):
   global mean squared error, and the distance of the image's code to its nearest training codes.
 
 The rule and both recipes were chosen on the development parts of the bundled data only
-(``datasets.parts``). ``PLAIN`` is the textbook autoencoder that notebook 03 starts from.
+(``datasets.parts``).
 """
 
 from numbers import Integral, Real
@@ -30,8 +32,8 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.detectors import anomaly_maps, networks, reconstruction, state
-from anomaly_tutorial.detectors.base import POSITIVE_INT
+from anomaly_tutorial.detectors import anomaly_maps, networks, state
+from anomaly_tutorial.detectors.base import POSITIVE_INT, as_source
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
 from anomaly_tutorial.detectors.moments import RunningMoments
@@ -44,23 +46,36 @@ PLAIN = {
     "batch_size": 32,
     "learning_rate": 1e-3,
     "mask_rate": 0.0,
-    "error": "mse",
     "reduction": "mean",
     "error_blur": 0.0,
     "smoothing_sigma": 0.0,
     "normalize_errors": False,
     "patience": 10,
 }
-_AT_LEAST_0 = [Interval(Real, 0, None, closed="left")]
-_FRACTION = [Interval(Real, 0, 1, closed="both")]
-#: What ``layout="auto"`` resolves ``latent_dim``, ``mask_rate`` and ``reduction`` to.
-#: (The object code size, ``"sqrt"``, is ``round(sqrt(H * W * C))``, at least 8.)
-RECIPES = {
+#: The recipes of the course, by name: ``make_detector("conv_autoencoder", preset=name)``.
+#: ``"texture"`` is the constructor's defaults; ``latent_dim="sqrt"`` is ``round(sqrt(H * W *
+#: C))``, at least 8, resolved at fit into ``latent_dim_``.
+PRESETS = {
+    "textbook": PLAIN,
     "texture": {"latent_dim": None, "mask_rate": 0.25, "reduction": "max"},
     "object": {"latent_dim": "sqrt", "mask_rate": 0.0, "reduction": "combined"},
 }
+#: :func:`choose_preset` calls normal images a texture below this :func:`position_r2`.
+TEXTURE_BELOW = 0.1
+_AT_LEAST_0 = [Interval(Real, 0, None, closed="left")]
+_FRACTION = [Interval(Real, 0, 1, closed="both")]
 #: The three scores that ``reduction="combined"`` z-scores and takes the largest of.
 COMBINED = ("local", "global", "code")
+
+
+def error_maps(images, reconstructions, blur_sigma: float = 0.0) -> np.ndarray:
+    """Per-pixel reconstruction error ``(n, H, W)``, higher = worse (notebook 03): the squared
+    difference, averaged over channels, after blurring both images with ``blur_sigma``, at the
+    scale an autoencoder can redraw (nobody rebuilds every grass blade exactly)."""
+    difference = anomaly_maps.blur(images, blur_sigma) - anomaly_maps.blur(
+        reconstructions, blur_sigma
+    )
+    return np.mean(difference**2, axis=-1)
 
 
 def position_r2(mean_image, pixel_std) -> float:
@@ -69,7 +84,7 @@ def position_r2(mean_image, pixel_std) -> float:
     ``mean_image`` and ``pixel_std`` are the mean and standard deviation of the normal images at
     each pixel. A texture looks alike everywhere, so its mean image is flat (about 0.004 on the
     bundled brick, grass and gravel); aligned objects are not (digits and glyphs 0.57-0.81,
-    faces 0.27). ``layout="auto"`` calls images below ``texture_threshold`` a texture.
+    faces 0.27). :func:`choose_preset` calls images below :data:`TEXTURE_BELOW` a texture.
 
     Arrays ``(H, W, C)`` are taken per channel: a tinted colour texture has channel means that
     differ, but that is colour, not position.
@@ -83,21 +98,29 @@ def position_r2(mean_image, pixel_std) -> float:
     return float(between / (between + within + 1e-12))
 
 
+def choose_preset(images) -> str:
+    """``"texture"`` if the normal ``images`` (an array or an image source, read batch by
+    batch) have a :func:`position_r2` below :data:`TEXTURE_BELOW`, else ``"object"``."""
+    moments = RunningMoments()
+    for batch in as_source(images).batches():
+        moments.add(batch)
+    return "texture" if position_r2(moments.mean, moments.std) < TEXTURE_BELOW else "object"
+
+
 class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     """Convolutional autoencoder anomaly detector with the scikit-learn outlier API (notebook 03).
+
+    The defaults are the texture preset (:data:`PRESETS`): the recipe the course uses on its
+    textures, what ``make_detector("conv_autoencoder")`` gives. The other presets change
+    ``latent_dim``, ``mask_rate`` and ``reduction`` (and the textbook one more).
 
     Parameters
     ----------
     filters : tuple of int, default=(24, 48)
         Encoder widths, one halving of the image each; the decoder mirrors them.
-    layout : {"auto", "texture", "object"}, default="auto"
-        The recipe (module docstring). ``"auto"`` measures :func:`position_r2` of the training
-        images: below ``texture_threshold`` it is ``"texture"``, otherwise ``"object"``.
-    texture_threshold : float in [0, 1], default=0.1
-        See ``layout``.
-    latent_dim : "auto", int or None, default="auto"
-        Size of a dense code; ``None`` keeps the last feature map as the code; ``"auto"``
-        follows the layout (texture: None; object: ``round(sqrt(H * W * C))``, at least 8).
+    latent_dim : int, None or "sqrt", default=None
+        Size of a dense code; ``None`` keeps the last feature map as the code; ``"sqrt"`` is
+        ``max(8, round(sqrt(H * W * C)))`` for images of ``(H, W, C)``, resolved at fit.
     epochs : int, default=40
         Most training epochs; training stops after ``patience`` epochs without a better loss
         on the held-out normal images, and keeps the best weights.
@@ -105,27 +128,22 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         Images per training step and per inference call.
     learning_rate : float, default=2e-3
         Adam's learning rate.
-    loss : {"mse", "mae", "ssim"}, default="mse"
-        Training loss; ``"ssim"`` is ``1 - SSIM`` (:func:`.reconstruction.ssim_loss`).
-    mask_rate : "auto" or float in [0, 1), default="auto"
+    mask_rate : float in [0, 1), default=0.25
         Inpainting training: share of each training input hidden under random blobs
-        (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder; ``"auto"``
-        follows the layout (texture 0.25, object 0).
+        (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder.
     mask_size : int, default=8
         Blob size in pixels.
     shift_share : float in [0, 1], default=0.5
         Share of blobs filled with the brightened or darkened texture instead of a flat grey.
     noise_std : float, default=0.0
         Gaussian noise on the training input (a denoising autoencoder); 0 = none.
-    error : {"mse", "ssim"}, default="mse"
-        Per-pixel error: squared difference, or SSIM's dissimilarity.
-    reduction : {"auto", "mean", "max", "combined"}, default="auto"
+    reduction : {"mean", "max", "combined"}, default="max"
         Image score: the error map's mean, or its robust maximum (``top_fraction``), or
         ``"combined"``, the largest z-score of that maximum, the global mean squared error
-        and the code distance (module docstring); ``"auto"`` follows the layout (texture
-        ``"max"``, object ``"combined"``).
+        and the code distance (module docstring; needs a dense code).
     error_blur : float, default=0.5
-        Gaussian sigma (pixels) applied to image and reconstruction before comparing.
+        Gaussian sigma (pixels) applied to image and reconstruction before comparing them
+        (:func:`error_maps`).
     smoothing_sigma : float, default=4.0
         Gaussian sigma (pixels) smoothing the error map.
     top_fraction : float in [0, 1], default=0.1
@@ -142,11 +160,8 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
 
     Attributes
     ----------
-    position_r2_ : float
-        :func:`position_r2` of the training images.
-    layout_, latent_dim_, mask_rate_, reduction_ :
-        The settings used at fit: the constructor's, with each ``"auto"`` resolved
-        (:meth:`current_reduction` is the image score used now).
+    latent_dim_ : int or None
+        The code size used at fit (``latent_dim`` with ``"sqrt"`` resolved).
     model_ : keras.Model
         The trained autoencoder (input padded, see :mod:`.networks`).
     history_ : dict
@@ -176,19 +191,16 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     ((3,), (2, 16, 16))
     """
 
+    PRESETS = PRESETS  # the module's, for make_detector(name, preset=...)
     QUICK_PARAMS = {"filters": (8, 16), "epochs": 3, "patience": 3}
     _parameter_constraints: dict = {
         **KerasImageDetector._parameter_constraints,
-        "layout": [StrOptions({"auto", *RECIPES})],
-        "texture_threshold": _FRACTION,
-        "latent_dim": [None, StrOptions({"auto"}), *POSITIVE_INT],
-        "loss": [StrOptions({"mse", "mae", "ssim"})],
-        "mask_rate": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "latent_dim": [None, StrOptions({"sqrt"}), *POSITIVE_INT],
+        "mask_rate": [Interval(Real, 0, 1, closed="left")],
         "mask_size": POSITIVE_INT,
         "shift_share": _FRACTION,
         "noise_std": _AT_LEAST_0,
-        "error": [StrOptions(set(reconstruction.ERRORS))],
-        "reduction": [StrOptions({"auto", "combined", *anomaly_maps.REDUCTIONS})],
+        "reduction": [StrOptions({"combined", *anomaly_maps.REDUCTIONS})],
         "error_blur": _AT_LEAST_0,
         "smoothing_sigma": _AT_LEAST_0,
         "top_fraction": _FRACTION,
@@ -197,38 +209,25 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         "n_neighbors": POSITIVE_INT,
     }
 
-    def __init__(self, layout="auto", texture_threshold=0.1, filters=(24, 48), latent_dim="auto",
-                 epochs=40, batch_size=16, learning_rate=2e-3, loss="mse", mask_rate="auto",
-                 mask_size=8, shift_share=0.5, noise_std=0.0, error="mse", reduction="auto",
-                 error_blur=0.5, smoothing_sigma=4.0, top_fraction=0.1, normalize_errors=True,
-                 patience=15, n_neighbors=5, validation_fraction=0.2, false_alarm_rate=0.05,
-                 random_state=0, verbose=0):  # fmt: skip
+    def __init__(self, filters=(24, 48), latent_dim=None, epochs=40, batch_size=16,
+                 learning_rate=2e-3, mask_rate=0.25, mask_size=8, shift_share=0.5, noise_std=0.0,
+                 reduction="max", error_blur=0.5, smoothing_sigma=4.0, top_fraction=0.1,
+                 normalize_errors=True, patience=15, n_neighbors=5, validation_fraction=0.2,
+                 false_alarm_rate=0.05, random_state=0, verbose=0):  # fmt: skip
         self._store_params(locals())
 
-    def settings(self, image_shape, layout=None) -> dict:
-        """``latent_dim``, ``mask_rate`` and ``reduction`` for images of ``image_shape`` in
-        ``layout`` (default: the fitted ``layout_``, else the constructor's): each ``"auto"``
-        replaced by the layout's recipe (:data:`RECIPES`)."""
-        chosen = {name: getattr(self, name) for name in RECIPES["texture"]}
-        automatic = [name for name, value in chosen.items() if value == "auto"]
-        layout = layout or getattr(self, "layout_", self.layout)
-        if automatic and layout == "auto":
-            raise ValueError(
-                "layout='auto' is decided by fit from the images; pass layout='texture' or "
-                "'object' to settings() or build_model() before fitting."
-            )
-        chosen.update({name: RECIPES[layout][name] for name in automatic})
-        if chosen["latent_dim"] == "sqrt":
-            chosen["latent_dim"] = max(8, round(float(np.prod(image_shape)) ** 0.5))
-        return chosen
+    def code_size(self, image_shape):
+        """``latent_dim`` for images of ``image_shape``: ``"sqrt"`` resolved, else as it is."""
+        if self.latent_dim == "sqrt":
+            return max(8, round(float(np.prod(image_shape)) ** 0.5))
+        return self.latent_dim
 
-    def build_model(self, image_shape, layout=None) -> keras.Model:
+    def build_model(self, image_shape) -> keras.Model:
         """The Keras autoencoder for images of ``image_shape``, padded as ``fit`` pads them.
 
-        Input -> (training only: noise, blob corruption) -> encoder -> decoder. ``layout``
-        is needed when the constructor's is ``"auto"`` and the detector is not fitted.
+        Input -> (training only: noise, blob corruption) -> encoder -> decoder.
         """
-        chosen = self.settings(image_shape, layout)
+        latent_dim = self.code_size(image_shape)
         height, width, channels = image_shape
         padded = (*networks.padded_size(height, width, len(self.filters)), channels)
         inputs = keras.Input(shape=padded, name="image")
@@ -236,43 +235,22 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         if self.noise_std > 0:
             noise = keras.layers.GaussianNoise(self.noise_std, seed=self.random_state, name="noise")
             tensor = noise(tensor)
-        if chosen["mask_rate"] > 0:
-            corrupt = RandomBlobCorruption(
-                chosen["mask_rate"],
-                self.mask_size,
-                self.shift_share,
-                self.random_state,
-                name="blobs",
-            )
-            tensor = corrupt(tensor)
-        encoder = networks.build_encoder(padded, self.filters, chosen["latent_dim"])
-        decoder = networks.build_decoder(padded, self.filters, chosen["latent_dim"])
+        if self.mask_rate > 0:
+            blobs = (self.mask_rate, self.mask_size, self.shift_share, self.random_state)
+            tensor = RandomBlobCorruption(*blobs, name="blobs")(tensor)
+        encoder = networks.build_encoder(padded, self.filters, latent_dim)
+        decoder = networks.build_decoder(padded, self.filters, latent_dim)
         return keras.Model(inputs, decoder(encoder(tensor)), name="conv_autoencoder")
 
-    def _choose_layout(self, images) -> None:
-        moments = RunningMoments()
-        for batch in images.batches(description="Layout", verbose=self.verbose):
-            moments.add(batch)
-        self.position_r2_ = position_r2(moments.mean, moments.std)
-        if self.layout != "auto":
-            self.layout_ = self.layout
-        else:
-            texture = self.position_r2_ < self.texture_threshold
-            self.layout_ = "texture" if texture else "object"
-        chosen = self.settings(images.image_shape)
-        self.latent_dim_, self.mask_rate_ = chosen["latent_dim"], chosen["mask_rate"]
-        self.reduction_ = chosen["reduction"]
-        if self.reduction_ == "combined" and self.latent_dim_ is None:
-            raise ValueError(
-                "reduction='combined' compares dense codes: set latent_dim to an int (or 'auto' "
-                "with layout='object')."
-            )
-
     def _fit(self, images, labels, val_images, val_labels):
-        self._choose_layout(images)
+        self.latent_dim_ = self.code_size(images.image_shape)
+        if self.reduction == "combined" and self.latent_dim_ is None:
+            raise ValueError(
+                "reduction='combined' compares dense codes: set latent_dim to an int or 'sqrt' "
+                "(the object preset)."
+            )
         self.model_ = self._new_model()
-        loss = reconstruction.ssim_loss if self.loss == "ssim" else self.loss
-        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         # Early stopping watches held-out *normal* images. Watching the test set, as many
         # tutorials do, would tune the model on the very anomalies it is judged on.
         stopper = keras.callbacks.EarlyStopping(
@@ -293,10 +271,10 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
             spread = moments.std.astype(np.float32)
             self.error_scale_ = spread + 0.1 * spread.mean() + 1e-12
         self.codes_ = self.score_mean_ = self.score_scale_ = None
-        if self.reduction_ == "combined":
+        if self.reduction == "combined":
             self.codes_ = np.concatenate([self._forward(batch)[1] for batch in images.batches()])
         self._derive()
-        if self.reduction_ == "combined":
+        if self.reduction == "combined":
             # Each score in units of its spread on held-out normal images, so that they compare.
             raw = np.concatenate([self._combined_parts(batch) for batch in val_images.batches()])
             self.score_mean_, self.score_scale_ = anomaly_maps.spread(raw)
@@ -308,18 +286,12 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         height, width, _ = self.image_shape_
         return {
             **super()._state_spec(),
-            "position_r2_": state.Number(0.0, 1.0),
-            "layout_": state.Choice(tuple(RECIPES)),
             "latent_dim_": state.Either((state.Choice((None,)), state.Number(1, 2**16, True))),
-            "mask_rate_": state.Number(0.0, 1.0),
-            "reduction_": state.Choice(("combined", *anomaly_maps.REDUCTIONS)),
             "history_": state.History(),
             "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
             "error_mean_": state.Array((height, width)),
             "error_scale_": state.Array((height, width)),
-            "error_settings_": state.Items(
-                (state.Choice(reconstruction.ERRORS), state.Number(0.0), state.Number(0.0))
-            ),
+            "error_settings_": state.Items((state.Number(0.0), state.Number(0.0))),
             "codes_": state.Array(("n_codes", "latent_dim_"), optional=True),
             "score_mean_": state.Array((3,), "float64", optional=True),
             "score_scale_": state.Array((3,), "float64", optional=True),
@@ -351,13 +323,11 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     def _maps(self, images, reconstructions=None):
         if reconstructions is None:
             reconstructions = self._reconstruct(images)
-        maps = reconstruction.error_maps(
-            images, reconstructions, self.error, blur_sigma=self.error_blur
-        )
+        maps = error_maps(images, reconstructions, self.error_blur)
         return anomaly_maps.blur(maps, self.smoothing_sigma)
 
     def _error_settings(self) -> list:
-        return [self.error, float(self.error_blur), float(self.smoothing_sigma)]
+        return [float(self.error_blur), float(self.smoothing_sigma)]
 
     def _normalised_maps(self, images, reconstructions=None):
         if not self.normalize_errors:
@@ -365,7 +335,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         if self._error_settings() != list(self.error_settings_):
             raise ValueError(
                 "normalize_errors=True uses error statistics measured at fit time with "
-                f"(error, error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
+                f"(error_blur, smoothing_sigma) = {self.error_settings_}; these are now "
                 f"{self._error_settings()}. Fit again, or set normalize_errors=False."
             )
         return (self._maps(images, reconstructions) - self.error_mean_) / self.error_scale_
@@ -377,29 +347,25 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         """
         return self._normalised_maps(self._check_images(X))
 
-    def current_reduction(self) -> str:
-        """The image score used now: ``reduction``, with ``"auto"`` resolved by the fitted
-        ``layout_``. A map reduction can be changed with ``set_params`` after fitting, as the
-        error settings can; ``"combined"`` needs statistics measured at fit."""
+    def _reduction(self) -> str:
+        """``reduction``, which ``set_params`` may change after fitting, as the error settings;
+        ``"combined"`` needs the code memory and score statistics measured at fit."""
         check_is_fitted(self)
-        if self.reduction == "auto":
-            return RECIPES[self.layout_]["reduction"]
         if self.reduction == "combined" and self.codes_ is None:
             raise ValueError(
                 "reduction='combined' needs the code memory and score statistics measured at "
-                f"fit, and this detector was fitted with reduction={self.reduction_!r}: fit again."
+                "fit, and this detector was fitted with another reduction: fit again."
             )
         return self.reduction
 
     def maps_give_scores(self) -> bool:
         """False for ``"combined"``: that score also needs the reconstruction and the code."""
-        fitted = "layout_" in vars(self)
-        return (self.current_reduction() if fitted else self.reduction) != "combined"
+        return self.reduction != "combined"
 
     def scores_from_maps(self, maps) -> np.ndarray:
         """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``. Only
         for the map reductions (``"mean"``, ``"max"``; see :meth:`maps_give_scores`)."""
-        reduction = self.current_reduction()
+        reduction = self._reduction()
         if reduction == "combined":
             raise ValueError(
                 "reduction='combined' scores from the images (reconstruction and code), not "
@@ -411,13 +377,10 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         """The three anomaly scores of ``"combined"``, ``(n, 3)`` (higher = more anomalous),
         each in units of its spread on the held-out normal images (columns :data:`COMBINED`:
         local error, global mean squared error, code distance). Needs a detector fitted with
-        ``reduction="combined"`` (the object layout's default)."""
+        ``reduction="combined"`` (the object preset)."""
         images = self._check_images(X)
         if self.codes_ is None:
-            raise ValueError(
-                f"combined_scores needs a detector fitted with reduction 'combined', not "
-                f"{self.reduction_!r}."
-            )
+            raise ValueError("combined_scores needs a detector fitted with reduction='combined'.")
         return anomaly_maps.z_scores(
             self._combined_parts(images), self.score_mean_, self.score_scale_
         )
@@ -439,13 +402,13 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         ``"combined"`` an image is also flagged for a high global error or an unusual code.
         ``anomaly-tutorial score --maps`` colours every overlay from 0 to twice ``level``.
         """
-        reduction = self.current_reduction()
+        reduction = self._reduction()
         share = 1.0 if reduction == "mean" else float(self.top_fraction)
         if reduction == "combined":  # the local error's z-score, back in map units
             return float(self.score_mean_[0] - self.offset_ * self.score_scale_[0]), share
         return float(-self.offset_), share
 
     def _score_samples(self, images):
-        if self.current_reduction() == "combined":
+        if self._reduction() == "combined":
             return -np.max(self.combined_scores(images), axis=1)
         return self.scores_from_maps(self._normalised_maps(images))

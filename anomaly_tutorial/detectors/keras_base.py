@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval
 from anomaly_tutorial import progress
 from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
-from anomaly_tutorial.detectors.batches import ImageBatches, batch_shards
+from anomaly_tutorial.detectors.batches import ImageBatches
 
 
 def history_dict(history) -> dict:
@@ -106,9 +106,9 @@ class KerasImageDetector(ImageDetector):
         and ``val_images``, batch by batch; ``targets(inputs)`` gives the targets of a batch
         (default: the inputs). Returns the history as a dict."""
         epochs = self.epochs if epochs is None else epochs
-        inputs, shards = self._network_input, batch_shards()
-        data = ImageBatches(images, self.batch_size, inputs, targets, self.random_state, shards)
-        validation = ImageBatches(val_images, self.batch_size, inputs, targets, shards=shards)
+        inputs = self._network_input
+        data = ImageBatches(images, self.batch_size, inputs, targets, self.random_state)
+        validation = ImageBatches(val_images, self.batch_size, inputs, targets)
         callbacks = [*callbacks, *progress.keras_bars(epochs, self.verbose)]
         try:
             # shuffle=False: ImageBatches shuffles with its own generator. Keras would otherwise
