@@ -28,15 +28,16 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from anomaly_tutorial.batching import as_source
 from anomaly_tutorial.detectors import anomaly_maps, networks, state
-from anomaly_tutorial.detectors.base import POSITIVE_INT, as_source
+from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
-from anomaly_tutorial.detectors.moments import RunningMoments
 
 #: The plain autoencoder notebook 03 starts from: a dense 64-number bottleneck, no inpainting,
 #: the mean squared error as image score. ``ConvAutoencoder(**PLAIN)`` builds it.
@@ -101,10 +102,18 @@ def position_r2(mean_image, pixel_std) -> float:
 def choose_preset(images) -> str:
     """``"texture"`` if the normal ``images`` (an array or an image source, read batch by
     batch) have a :func:`position_r2` below :data:`TEXTURE_BELOW`, else ``"object"``."""
-    moments = RunningMoments()
-    for batch in as_source(images).batches():
-        moments.add(batch)
-    return "texture" if position_r2(moments.mean, moments.std) < TEXTURE_BELOW else "object"
+    mean, std = pixel_moments(as_source(images).batches())
+    return "texture" if position_r2(mean, std) < TEXTURE_BELOW else "object"
+
+
+def pixel_moments(batches) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation at each position over all the arrays of ``batches``, one
+    batch at a time (``StandardScaler.partial_fit``): memory does not grow with the images."""
+    scaler = StandardScaler()
+    for batch in batches:
+        shape = batch.shape[1:]
+        scaler.partial_fit(batch.reshape(len(batch), -1))
+    return scaler.mean_.reshape(shape), np.sqrt(scaler.var_).reshape(shape)
 
 
 class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
@@ -263,12 +272,10 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         self.error_mean_, self.error_scale_ = np.zeros((2, *images.image_shape[:2]), np.float32)
         self.error_settings_ = self._error_settings()
         if self.normalize_errors:
-            moments = RunningMoments()  # batch by batch: memory does not grow with the images
-            for batch in images.batches(description="Error statistics", verbose=self.verbose):
-                moments.add(self._maps(batch))
-            self.error_mean_ = moments.mean.astype(np.float32)
+            batches = images.batches(description="Error statistics", verbose=self.verbose)
+            mean, spread = pixel_moments(self._maps(batch) for batch in batches)
+            self.error_mean_, spread = mean.astype(np.float32), spread.astype(np.float32)
             # The floor keeps pixels that are always perfectly redrawn (digit borders) finite.
-            spread = moments.std.astype(np.float32)
             self.error_scale_ = spread + 0.1 * spread.mean() + 1e-12
         self.codes_ = self.score_mean_ = self.score_scale_ = None
         if self.reduction == "combined":
