@@ -15,16 +15,15 @@ collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels 
 import hashlib
 import json
 import os
-import shutil
 import sys
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from anomaly_tutorial import filekinds, temporaries
+from anomaly_tutorial import filekinds
 from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.errors import AnomalyTutorialError
-from anomaly_tutorial.outputs import rename_new, replace_folder
+from anomaly_tutorial.outputs import new_files_in, rename_new, replace_folder
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: The course's files: the checkout (the folder holding pyproject.toml beside the package), or
@@ -86,17 +85,13 @@ def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
             file=sys.stderr,
             flush=True,
         )
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temporaries.remove_stale(cached.parent)
-        staging = temporaries.make_folder(cached.parent)
-        try:
-            generate(staging)
-            rename_new(staging, cached)
-        except OSError:
-            if not ready(cached):
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        with new_files_in(cached.parent) as staging:
+            try:
+                generate(staging)
+                rename_new(staging, cached)
+            except OSError:  # another process may have put the whole folder there first
+                if not ready(cached):
+                    raise
     return cached
 
 
