@@ -78,15 +78,16 @@ def test_train_passes_the_false_alarm_rate_to_the_detector(parts, tmp_path):
     assert persistence.load(tmp_path / "m").false_alarm_rate == 0.3
 
 
-def test_score_mirrors_the_input_folders_in_the_overlay_folder(parts, tmp_path):
-    words = "train --detector conv_autoencoder --quick --out ae --data".split()
-    trained = _run(*words, parts, cwd=tmp_path)
-    assert trained.returncode == 0, trained.stderr
-    assert "preset 'texture' (conv_autoencoder.choose_preset)" in trained.stdout  # brick
+def test_score_mirrors_the_input_folders_in_the_overlay_folder(
+    parts, tmp_path, monkeypatch, capsys
+):
+    # In this process: test_train_then_score_from_the_command_line runs the real command.
+    monkeypatch.chdir(tmp_path)
+    assert _cli(*"train --detector conv_autoencoder --quick --out ae --data".split(), parts) == 0
+    assert "preset 'texture' (conv_autoencoder.choose_preset)" in capsys.readouterr().out  # brick
     assert persistence.load(tmp_path / "ae").mask_rate == 0.25
     crack, good = parts / "test" / "crack", parts / "test" / "good"
-    scored = _run("score", "--model", "ae", crack, good, "--maps", "maps", cwd=tmp_path)
-    assert scored.returncode == 0, scored.stderr
+    assert _cli("score", "--model", "ae", crack, good, "--maps", "maps") == 0
     maps = tmp_path / "maps"
     written = sorted(path.relative_to(maps).as_posix() for path in maps.rglob("*.png"))
     inputs = [file for folder in (crack, good) for file in folder.iterdir()]
@@ -150,7 +151,7 @@ def test_the_map_threshold_is_the_threshold_in_map_units(parts, name, reductions
             np.testing.assert_array_equal(flagged, hottest > level)
 
 
-def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
+def test_benchmark_prints_a_table_and_writes_a_report(tmp_path, monkeypatch, capfd):
     words = "benchmark --quick --datasets faces --detectors hog_ocsvm --out reports".split()
     result = _run(*words, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -168,9 +169,9 @@ def test_benchmark_prints_a_table_and_writes_a_report(tmp_path):
     assert f"| faces | hog_ocsvm | {results['rows'][0]['image_auroc']:.3f} |" in result.stdout
     assert results["mode"] == "quick" and results["minutes"] >= 0
     assert set(results["load_average"]) == {"start", "end"} and results["per_kind"] == []
-    again = _run(*words, "--force", "--quiet", cwd=tmp_path)  # its own files: replaced
-    assert again.returncode == 0, again.stderr
-    assert again.stderr == ""  # --quiet: no step lines, no bars
+    monkeypatch.chdir(tmp_path)  # again, in this process: its own files are replaced
+    assert _cli(*words, "--force", "--quiet") == 0
+    assert capfd.readouterr().err == ""  # --quiet: no step lines, no bars
 
 
 def test_make_data_generates_what_is_missing_and_keeps_the_rest(tmp_path, monkeypatch, capsys):

@@ -3,7 +3,7 @@
 A snippet is a notebook code cell tagged `snippet` (cell metadata `tags`) or a ```python block
 in README.md. Each runs by itself in a new interpreter, in an empty temporary folder, in quick
 mode, with nothing from the cells above it; one that wrote files runs once more in the same
-folder, over them. A README block
+folder and the same interpreter, over them, as a learner re-runs a cell. A README block
 that cannot run here is marked with an HTML comment on the line above it, `<!-- snippet: skip
 (the reason) -->` (the README says the reason in its text too), and is reported as skipped.
 """
@@ -64,10 +64,24 @@ def notebook_snippets(path):
     ]
 
 
+#: Runs snippet.py; if that left a file behind, runs it again in the same interpreter (a
+#: learner re-running the cell meets those files; a snippet that left none is seeded and would
+#: fare the same). Says on stderr when the second run starts.
+RUNNER = """\
+import os, runpy, sys
+runpy.run_path("snippet.py", run_name="__main__")
+if set(os.listdir(".")) - {"snippet.py", "runner.py"}:
+    print("\\nSECOND RUN", file=sys.stderr, flush=True)
+    runpy.run_path("snippet.py", run_name="__main__")
+"""
+SECOND_RUN = "\nSECOND RUN\n"
+
+
 def run_alone(snippet, folder):
-    """Run the snippet as a script in `folder`; return a failure report, or None if it passed."""
-    script = Path(folder) / "snippet.py"
-    script.write_text(snippet.source, encoding="utf-8")
+    """Run the snippet as a script in `folder` (twice if it wrote files, see ``RUNNER``);
+    return a failure report naming the run that failed, or None if it passed."""
+    (Path(folder) / "snippet.py").write_text(snippet.source, encoding="utf-8")
+    (Path(folder) / "runner.py").write_text(RUNNER, encoding="utf-8")
     env = dict(os.environ)
     env.update(
         ANOMALY_TUTORIAL_QUICK="1",
@@ -77,7 +91,7 @@ def run_alone(snippet, folder):
     )
     try:
         result = subprocess.run(
-            [sys.executable, script.name],
+            [sys.executable, "runner.py"],
             cwd=folder,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -89,8 +103,9 @@ def run_alone(snippet, folder):
         return f"{snippet.where} ran longer than {TIMEOUT_SECONDS} s:\n{snippet.source}"
     if result.returncode == 0:
         return None
+    run = "second run, over the files of the first" if SECOND_RUN in result.stderr else "run"
     return (
-        f"{snippet.where} failed alone (exit {result.returncode}).\n"
+        f"{snippet.where} failed alone ({run}; exit {result.returncode}).\n"
         f"--- source ---\n{snippet.source}--- stderr ---\n{result.stderr}"
     )
 
@@ -109,18 +124,11 @@ def test_the_course_has_snippets_to_check():
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda snippet: snippet.where)
 def test_snippet_runs_alone_twice_in_a_row(snippet, tmp_path):
-    # Twice in one folder, as a learner re-runs a cell they copied: the second run meets the
-    # files the first one wrote. A snippet that left no file behind cannot fare otherwise the
-    # second time (seeded, same inputs), so it runs once.
     if snippet.skip_reason:
         pytest.skip(f"marked in README.md: {snippet.skip_reason}")
     failure = run_alone(snippet, tmp_path)
     if failure:
-        pytest.fail(f"first run: {failure}", pytrace=False)
-    if any(path.name != "snippet.py" for path in tmp_path.iterdir()):
-        failure = run_alone(snippet, tmp_path)
-        if failure:
-            pytest.fail(f"second run, over the files of the first: {failure}", pytrace=False)
+        pytest.fail(failure, pytrace=False)
 
 
 def test_a_failing_snippet_is_reported_with_its_source_and_stderr(tmp_path):
@@ -129,7 +137,20 @@ def test_a_failing_snippet_is_reported_with_its_source_and_stderr(tmp_path):
     assert failure is not None
     assert "print('why', file=sys.stderr)" in failure
     assert "why" in failure.split("--- stderr ---")[1]
-    assert "ZeroDivisionError" in failure
+    assert "ZeroDivisionError" in failure and "(run; exit 1)" in failure
+
+
+def test_a_snippet_that_wrote_files_runs_again_over_them(tmp_path):
+    # Fails only in the second run: the file it writes exists then.
+    writes_once = Snippet(
+        "example:2",
+        "from pathlib import Path\nPath('out.txt').touch(exist_ok=False)\nprint('done')\n",
+    )
+    failure = run_alone(writes_once, tmp_path)
+    assert failure is not None and "second run, over the files of the first" in failure
+    assert "FileExistsError" in failure
+    (tmp_path / "out.txt").unlink()
+    assert run_alone(Snippet("example:3", "print('no file')\n"), tmp_path) is None
 
 
 def test_readme_skip_mark_and_notebook_tag_are_read(tmp_path):
