@@ -23,18 +23,8 @@ from matplotlib.textpath import TextPath
 from scipy import ndimage
 from skimage.draw import polygon
 
-from anomaly_tutorial.datasets.bundled import (
-    DATA_DIR,
-    MANIFEST,
-    cache_dir,
-    check_replaceable,
-    generated_folder,
-    in_checkout,
-    owned_files,
-    pixel_hash,
-    replace_generated,
-    write_manifest,
-)
+from anomaly_tutorial.datasets import bundled
+from anomaly_tutorial.datasets.bundled import MANIFEST, check_replaceable, owned_files
 from anomaly_tutorial.datasets.digits import check_class, one_class_dataset
 from anomaly_tutorial.datasets.imagefiles import read_images
 from anomaly_tutorial.outputs import check_folder, new_files_in
@@ -117,7 +107,7 @@ def generate_glyphs(out_dir, *, force=False) -> dict:
     owned = owned_files(out / MANIFEST)
     with new_files_in(out.parent) as staging:
         manifest = _write_collection(staging / "new")
-        replace_generated(staging / "new", out, owned)
+        bundled.replace_generated(staging / "new", out, owned)
     return manifest
 
 
@@ -138,27 +128,25 @@ def _write_collection(root: Path) -> dict:
         for number, (image, font) in enumerate(zip(images, fonts, strict=True)):
             name = f"{number:03d}.png"
             iio.imwrite(folder / name, image)
-            files[f"{character}/{name}"] = {"sha256": pixel_hash(image), "font": font}
-    manifest = {
-        "generator_version": GENERATOR_VERSION,
-        "pixel_hash": "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array",
-        "font": "matplotlib's bundled font file the glyph was drawn from",
-        "files": files,
-    }
-    write_manifest(root / MANIFEST, manifest)
-    return manifest
+            files[f"{character}/{name}"] = {"sha256": bundled.pixel_hash(image), "font": font}
+    return bundled.write_manifest(
+        root / MANIFEST,
+        GENERATOR_VERSION,
+        files,
+        font="matplotlib's bundled font file the glyph was drawn from",
+    )
 
 
 def default_glyphs_folder() -> Path:
     """Where ``make data`` writes the glyphs: ``data/glyphs`` in a checkout, else the cache."""
-    return DATA_DIR / "glyphs" if in_checkout() else cache_dir("glyphs", GENERATOR_VERSION)
+    return bundled.default_folder("glyphs", GENERATOR_VERSION)
 
 
 def glyphs_folder() -> Path:
     """The folder of the glyph images: the repository's, or the cache, generated on first use."""
-    return generated_folder(
-        DATA_DIR / "glyphs",
-        cache_dir("glyphs", GENERATOR_VERSION),
+    return bundled.generated_folder(
+        "glyphs",
+        GENERATOR_VERSION,
         ready=lambda folder: (folder / MANIFEST).is_file(),
         generate=_write_collection,
     )
