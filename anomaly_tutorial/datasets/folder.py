@@ -31,8 +31,6 @@ from anomaly_tutorial.datasets.imagefiles import (
     visible_entries,
 )
 
-_PARTS = ("train", "test", "ground_truth")
-
 
 def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> AnomalyDataset:
     """Load an MVTec-layout folder into an :class:`AnomalyDataset` (notebooks 00 and 05).
@@ -186,7 +184,7 @@ def write_folder(dataset: AnomalyDataset, path) -> Path:
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root}: exists and is not a folder.")
-    existing = [part for part in _PARTS if (root / part).exists()]
+    existing = [part for part in ("train", "test", "ground_truth") if (root / part).exists()]
     if existing:
         raise DatasetError(
             f"{root}: already holds {', '.join(existing)}/; write into a new folder."

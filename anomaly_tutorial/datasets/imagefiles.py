@@ -59,16 +59,20 @@ def list_images(folder: Path) -> list[Path]:
             raise DatasetError(
                 f"{entry}: unexpected {what}; {folder} should contain only image files."
             )
-        _check_regular(entry)
-        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise DatasetError(
-                f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}). "
-                f"Move it out of {folder}."
-            )
-        files.append(entry)
+        files.append(_image_file(entry))
     if not files:
         raise DatasetError(f"{folder}: contains no images.")
     return files
+
+
+def _image_file(path: Path) -> Path:
+    """``path`` if it is a regular file (or a link to one) named as an image, else raise."""
+    _check_regular(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise DatasetError(
+            f"{path}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)})."
+        )
+    return path
 
 
 def _check_regular(path: Path) -> None:
@@ -241,13 +245,7 @@ def image_paths(paths) -> list[Path]:
         paths = [paths]
     files = []
     for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(list_images(path))
-        else:
-            _check_regular(path)
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                raise DatasetError(f"{path}: not an image file.")
-            files.append(path)
+        files.extend(list_images(path) if path.is_dir() else [_image_file(path)])
     if not files:
         raise DatasetError("got no paths: name at least one image file or folder.")
     return files
