@@ -133,7 +133,8 @@ def contamination(patch, rng, materials):
     center = _center(rng, 16)
     distance = _blob(patch.shape, rng, center, radius, rng.uniform(0.6, 1), 0.18)
     coverage = np.clip(0.5 - distance, 0.0, 1.0)
-    shadow = np.clip(0.5 - _shifted(distance, 2) / 2, 0.0, 1.0) * (1 - coverage)
+    below_right = ndimage.shift(distance, 2, order=0, mode="nearest")  # edge values repeated
+    shadow = np.clip(0.5 - below_right / 2, 0.0, 1.0) * (1 - coverage)
     row, col = rng.integers(0, np.array(foreign.shape) - np.array(patch.shape), size=2)
     material = foreign[row : row + patch.shape[0], col : col + patch.shape[1]]
     # Bright paper with dark ink, whatever the lighting of the source photo was.
@@ -223,12 +224,6 @@ def speckle(patch, rng, materials):
     under = np.average(patch, weights=coverage + 1e-9)
     value = 0.95 if under < 0.5 else 0.05
     return patch * (1 - coverage) + value * coverage, coverage
-
-
-def _shifted(array, pixels):
-    """``array`` moved down and right by ``pixels`` (edge values repeated)."""
-    padded = np.pad(array, ((pixels, 0), (pixels, 0)), mode="edge")
-    return padded[: array.shape[0], : array.shape[1]]
 
 
 #: Defect name -> painter.
