@@ -1,15 +1,8 @@
 """Glyphs: 28x28 images of the digits 0-9 drawn from many fonts, as a one-class task (notebook 00).
 
-The course's other object tasks are small (8x8 digits, 25x25 faces). This one is at the size of
-the classic handwritten-digit benchmarks, but made here, from the fonts that ship inside
-matplotlib (DejaVu, STIX and Computer Modern, 22 faces from upright serif to bold italic), so
-nothing is downloaded. Each image is a digit's outline from a random font, slanted, sheared,
-rotated and squeezed at random, filled at 4x resolution, thickened by a random amount, bent by a
-smooth random displacement, averaged down to 28x28 and centred on its centre of mass: white
-strokes on black, like handwriting scanned the classic way.
-
-The images are committed under ``data/glyphs/<digit>/<nnn>.png`` with a manifest of pixel
-hashes (``make data`` regenerates them; an installed package generates them into its cache).
+At the size of the classic handwritten-digit benchmarks (the course's other object tasks are
+8x8 digits and 25x25 faces), but made from the 22 fonts inside matplotlib, so nothing is
+downloaded. Committed under ``data/glyphs/<digit>/<nnn>.png`` with a manifest of pixel hashes.
 """
 
 import functools
@@ -54,7 +47,10 @@ def _outline(character: str, font: str) -> tuple[np.ndarray, ...]:
 
 
 def draw_glyph(character: str, font: str, rng: np.random.Generator) -> np.ndarray:
-    """One randomly deformed ``character`` in ``font``: uint8 (28, 28), white on black."""
+    """One randomly deformed ``character`` in ``font``: uint8 (28, 28), white strokes on black
+    like handwriting scanned the classic way. The outline is slanted, sheared, rotated and
+    squeezed, filled at 4x resolution, thickened, bent, averaged down and centred on its centre
+    of mass."""
     outlines = _outline(character, font)
     points = np.concatenate(outlines)
     center = (points.min(axis=0) + points.max(axis=0)) / 2

@@ -154,15 +154,12 @@ def _manifest_entries(category, dataset, origins):
 
 def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) -> dict:
     """Write the texture categories into ``out_dir/<category>/`` (MVTec layout) plus
-    ``out_dir/manifest.json``, and return the manifest. Takes about a minute. ``make data``
-    calls it; notebook 00 and ``data/README.md`` describe the result.
+    ``out_dir/manifest.json`` and return the manifest (``make data``; ``data/README.md``).
 
-    An existing category folder is refused unless ``force=True``. Even then, it is replaced
-    only if everything in it is what this generator wrote (listed in the manifest, with the
-    same pixels): a file, folder or link of yours in there is never deleted, nor an image whose
-    pixels you changed; the call is refused and names it (:func:`check_output`). Everything is
-    written into a temporary folder first and moved in at the end, so a failure changes
-    nothing.
+    An existing category folder is refused unless ``force=True``, and even then replaced only if
+    everything in it is what this generator wrote, with the same pixels (:func:`check_output`
+    names what is not). Written into a temporary folder and moved in at the end, so a failure
+    changes nothing.
     """
     out = Path(out_dir)
     manifest_path = out / MANIFEST
