@@ -228,17 +228,9 @@ def speckle(patch, rng, materials):
 
 #: Defect name -> painter.
 PAINTERS = {
-    "crack": crack,
-    "hole": hole,
-    "scratch": scratch,
-    "stain": stain,
-    "contamination": contamination,
-    "faint_line": faint_line,
-    "blur": blur,
-    "faint_stain": faint_stain,
-    "transplant": transplant,
-    "smear": smear,
-    "speckle": speckle,
+    painter.__name__: painter
+    for painter in (crack, hole, scratch, stain, contamination)  # bold
+    + (faint_line, blur, faint_stain, transplant, smear, speckle)  # subtle
 }
 
 #: How a painted defect proves it is visible, per kind: at least ``area`` pixels in its mask,

@@ -109,10 +109,8 @@ def _opened(path: Path):
 
 
 def image_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
-    """``(height, width)`` of an image file, read from its header without decoding it.
-
-    An image of more than ``max_pixels`` pixels is refused here, before anything is decoded.
-    """
+    """``(height, width)`` of an image file, read from its header without decoding it; an image
+    of more than ``max_pixels`` pixels is refused here, before anything is decoded."""
     height, width = _reading(path, lambda stream: iio.improps(stream, **_hints(path)).shape[:2])
     if height * width > max_pixels:
         raise DatasetError(
@@ -147,11 +145,8 @@ def _reading(path: Path, read):
 
 
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped.
-
-    Its size is read from the file header first (:func:`image_size`): an image of more than
-    ``max_pixels`` pixels is refused before it is decoded.
-    """
+    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped. Its size
+    is checked from the header first (:func:`image_size`), before it is decoded."""
     image_size(path, max_pixels)
     array = read_pixels(path)
     if array.ndim == 2:
