@@ -6,10 +6,9 @@ it in ``anomaly_tutorial/course/``, laid out as in the repository (pyproject.tom
 ``[tool.setuptools]``): ``data/`` (the generated data and the trained networks), ``notebooks/``
 and ``benchmarks/results/*.json``.
 
-The generated data is committed under ``data/`` so that the notebooks start at once. Without it,
-a collection is generated into a user cache folder on first use (``ANOMALY_TUTORIAL_DATA`` or
-``~/.cache/anomaly_tutorial``), with a message on stderr. Nothing is downloaded. Each
-collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels (data/README.md).
+The generated data is committed under ``data/`` so that the notebooks start at once; without it,
+a collection is generated into a user cache on first use (:func:`generated_folder`). Nothing is
+downloaded.
 """
 
 import hashlib
@@ -61,7 +60,8 @@ def in_checkout() -> bool:
 
 
 def cache_dir(collection: str, version: int) -> Path:
-    """The user cache folder of ``collection`` at generator ``version``."""
+    """The user cache folder of ``collection`` at generator ``version`` (in
+    ``ANOMALY_TUTORIAL_DATA`` or ``~/.cache/anomaly_tutorial``)."""
     base = os.environ.get("ANOMALY_TUTORIAL_DATA") or Path.home() / ".cache" / "anomaly_tutorial"
     return Path(base) / f"{collection}-v{version}"
 

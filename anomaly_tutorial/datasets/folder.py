@@ -8,8 +8,7 @@
         test/<defect>/*.png                   anomalous test images     (label 1)
         ground_truth/<defect>/<name>_mask.png pixel masks (optional; white = defect)
 
-The bundled textures are loaded through this same code, so your own folder follows the same
-path as the course data.
+The bundled textures are loaded through this same code.
 """
 
 import os
