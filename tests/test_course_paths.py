@@ -23,7 +23,6 @@ def test_in_a_checkout_the_course_is_the_repository():
     # What the notebooks read beside data/ (notebooks 04 and 05).
     for name in ("one_class.json", "benchmark.json"):
         assert (bundled.DATA_DIR.parent / "benchmarks" / "results" / name).is_file()
-        assert (bundled.RESULTS_DIR / name).is_file()
 
 
 def test_the_wheel_maps_the_repository_folders_where_the_package_looks_for_them():
@@ -36,7 +35,8 @@ def test_the_wheel_maps_the_repository_folders_where_the_package_looks_for_them(
         folder: list(folder.parts) for folder in mapped
     }
     assert all(parts[:2] == ["anomaly_tutorial", "course"] for parts in mapped.values())
-    courses = {bundled.DATA_DIR, bundled.NOTEBOOKS_DIR, bundled.RESULTS_DIR}
+    results = bundled.DATA_DIR.parent / "benchmarks" / "results"  # what notebook 04 reads
+    courses = {bundled.DATA_DIR, bundled.NOTEBOOKS_DIR, results}
     assert {bundled.COURSE_DIR / folder for folder in mapped} == courses
     for package in map(".".join, mapped.values()):
         assert package in setuptools["packages"] and setuptools["package-data"][package]
@@ -51,7 +51,8 @@ def test_an_installed_package_reads_its_own_copy_and_works_in_the_current_folder
         "import json; from anomaly_tutorial import workspace; "
         "from anomaly_tutorial.datasets import bundled as b; "
         "print(json.dumps([str(b.COURSE_DIR), str(b.DATA_DIR), str(b.NOTEBOOKS_DIR), "
-        "str(b.RESULTS_DIR), b.in_checkout(), str(workspace.default_folder())]))"
+        "str(b.DATA_DIR.parent / 'benchmarks' / 'results'), b.in_checkout(), "
+        "str(workspace.default_folder())]))"
     )
     env = dict(os.environ, PYTHONPATH=str(site))
     result = subprocess.run(
@@ -70,10 +71,8 @@ def test_make_data_outside_a_checkout_generates_what_the_first_load_left_out(
 ):
     """The issue's case: after a first ``load_textures`` filled the cache with brick,
     ``make-data`` generated nothing (exit 2); it now adds grass, gravel and the glyphs there."""
-    for module in (bundled, textures, glyphs):
-        monkeypatch.setattr(module, "in_checkout", lambda: False)
-    for module in (textures, glyphs):
-        monkeypatch.setattr(module, "DATA_DIR", tmp_path / "installed-without-data")
+    monkeypatch.setattr(bundled, "in_checkout", lambda: False)
+    monkeypatch.setattr(bundled, "DATA_DIR", tmp_path / "installed-without-data")
     monkeypatch.setenv("ANOMALY_TUTORIAL_DATA", str(tmp_path / "cache"))
     monkeypatch.setattr(glyphs, "PER_CLASS", 2)  # the real generators take a minute
     monkeypatch.setattr(textures, "N_TRAIN", 3)

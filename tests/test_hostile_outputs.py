@@ -246,13 +246,15 @@ def test_temporary_files_of_running_processes_are_left_alone(tmp_path):
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o027])
-def test_outputs_follow_the_umask(mask, tmp_path):
+def test_outputs_follow_the_umask(mask, tmp_path, monkeypatch):
+    monkeypatch.setattr(bundled, "DATA_DIR", tmp_path / "absent")
+    monkeypatch.setenv("ANOMALY_TUTORIAL_DATA", str(tmp_path / "cache"))
     previous = os.umask(mask)
     try:
         outputs.write_files({tmp_path / "sub" / "a.csv": b"1"})
         cached = bundled.generated_folder(
-            tmp_path / "absent",
-            tmp_path / "cache" / "glyphs-v1",
+            "glyphs",
+            1,
             ready=lambda folder: (folder / "done").is_file(),
             generate=lambda folder: (folder / "done").write_text("yes"),
         )

@@ -10,13 +10,14 @@ import skimage.data
 
 from anomaly_tutorial.datasets import (
     TEXTURE_CATEGORIES,
+    bundled,
     defects,
     load_folder,
     load_textures,
     textures,
 )
 
-TEXTURES = textures.DATA_DIR / "textures"
+TEXTURES = bundled.DATA_DIR / "textures"
 PATCH = textures.PATCH
 
 
@@ -26,7 +27,7 @@ def manifest():
 
 
 def _hashes(root, names):
-    return {name: textures.pixel_hash(iio.imread(root / name)) for name in names}
+    return {name: bundled.pixel_hash(iio.imread(root / name)) for name in names}
 
 
 @pytest.mark.parametrize("category", TEXTURE_CATEGORIES)
@@ -150,7 +151,7 @@ def test_unknown_texture_category_lists_the_known_ones(tmp_path):
 
 
 def test_without_repository_data_textures_are_generated_into_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(textures, "DATA_DIR", tmp_path / "no-data")
+    monkeypatch.setattr(bundled, "DATA_DIR", tmp_path / "no-data")
     monkeypatch.setenv("ANOMALY_TUTORIAL_DATA", str(tmp_path / "cache"))
     dataset = load_textures("gravel")
     folder = textures.texture_folder("gravel")
@@ -161,6 +162,6 @@ def test_without_repository_data_textures_are_generated_into_the_cache(tmp_path,
     assert (folder / "train" / "good" / "000.png").stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(again.test_images, dataset.test_images)
     monkeypatch.undo()
-    bundled = load_textures("gravel")
-    np.testing.assert_array_equal(dataset.test_masks, bundled.test_masks)
+    from_repository = load_textures("gravel")
+    np.testing.assert_array_equal(dataset.test_masks, from_repository.test_masks)
     assert not [path for path in folder.parent.iterdir() if path.name.startswith(".")]

@@ -1,16 +1,10 @@
 """Datasets of the course, all returned as :class:`AnomalyDataset` (notebook 00).
 
-- ``load_textures(category)``: brick, grass, gravel inspection patches with defect masks;
-- ``load_digits_one_class(normal_digit)``: one handwritten 8x8 digit is normal;
-- ``load_glyphs_one_class(normal_class)``: one 28x28 digit drawn from many fonts is normal;
-- ``load_faces()``: faces are normal, background crops are anomalies;
-- ``load_folder(path)``: your own images in the MVTec AD layout;
-- ``image_source(path_or_array)``: images read lazily, batch by batch, for folders of any size
-  (``ImageFiles``), or an array: what ``streaming.Streamed`` reads (notebook 05);
-- ``load_dataset(name)``: any of the bundled ones by name, see ``DATASET_NAMES``.
-
-Every bundled loader takes ``part="test"`` (report here), ``"dev"`` (choose settings here) or
-``"all"``; see :mod:`anomaly_tutorial.datasets.parts`.
+Bundled: ``load_textures`` (brick, grass, gravel patches with defect masks),
+``load_digits_one_class``, ``load_glyphs_one_class`` and ``load_faces``, or any of them by name
+with ``load_dataset``; each takes ``part="test"`` (report here), ``"dev"`` (choose settings
+here) or ``"all"`` (:mod:`.parts`). Your own images: ``load_folder`` (MVTec layout),
+``read_images``, and ``image_source`` to read them batch by batch (notebook 05).
 """
 
 from anomaly_tutorial.datasets.dataset import AnomalyDataset
@@ -18,9 +12,9 @@ from anomaly_tutorial.datasets.digits import load_digits_one_class
 from anomaly_tutorial.datasets.faces import load_faces
 from anomaly_tutorial.datasets.folder import folder_files, load_folder, write_folder
 from anomaly_tutorial.datasets.glyphs import load_glyphs_one_class
-from anomaly_tutorial.datasets.imagefiles import IMAGE_EXTENSIONS, DatasetError, read_images
-from anomaly_tutorial.datasets.parts import PART_CHOICES, PARTS, select_part
-from anomaly_tutorial.datasets.source import ImageFiles, ImageSource, image_source
+from anomaly_tutorial.datasets.imagefiles import DatasetError, read_images
+from anomaly_tutorial.datasets.parts import select_part
+from anomaly_tutorial.datasets.source import ImageFiles, image_source
 from anomaly_tutorial.datasets.textures import (
     TEXTURE_CATEGORIES,
     generate_textures,
@@ -47,14 +41,10 @@ def load_dataset(name: str, part: str = "test") -> AnomalyDataset:
 
 __all__ = [
     "DATASET_NAMES",
-    "IMAGE_EXTENSIONS",
-    "PARTS",
-    "PART_CHOICES",
     "TEXTURE_CATEGORIES",
     "AnomalyDataset",
     "DatasetError",
     "ImageFiles",
-    "ImageSource",
     "folder_files",
     "generate_textures",
     "image_source",

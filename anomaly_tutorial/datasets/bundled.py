@@ -3,13 +3,12 @@
 :data:`COURSE_DIR` is the one place that says where the course is: the repository in a checkout;
 in an installed package (a plain ``pip install``), the copy of the course's files installed with
 it in ``anomaly_tutorial/course/``, laid out as in the repository (pyproject.toml,
-``[tool.setuptools]``): ``data/`` (the textures, the glyphs and the trained networks),
-``notebooks/`` and ``benchmarks/results/*.json``. Everything else derives its paths from it.
+``[tool.setuptools]``): ``data/`` (the generated data and the trained networks), ``notebooks/``
+and ``benchmarks/results/*.json``.
 
-The generated data is committed under ``data/`` so that the notebooks start at once. Without it,
-a collection is generated into a user cache folder on first use (``ANOMALY_TUTORIAL_DATA`` or
-``~/.cache/anomaly_tutorial``), with a message on stderr. Nothing is downloaded. Each
-collection's ``manifest.json`` holds the SHA-256 of every file's decoded pixels (data/README.md).
+The generated data is committed under ``data/`` so that the notebooks start at once; without it,
+a collection is generated into a user cache on first use (:func:`generated_folder`). Nothing is
+downloaded.
 """
 
 import hashlib
@@ -26,16 +25,11 @@ from anomaly_tutorial.errors import AnomalyTutorialError
 from anomaly_tutorial.outputs import new_files_in, rename_new, replace_folder
 
 _PACKAGE = Path(__file__).resolve().parents[1]
-#: The course's files: the checkout (the folder holding pyproject.toml beside the package), or
-#: the copy installed with the package.
+#: The course's files: the checkout (pyproject.toml beside the package), or the installed copy.
 COURSE_DIR = (
     _PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else _PACKAGE / "course"
 )
-#: The generated data and the trained networks.
 DATA_DIR = COURSE_DIR / "data"
-#: The committed benchmark results the notebooks show (``benchmarks/results``).
-RESULTS_DIR = COURSE_DIR / "benchmarks" / "results"
-#: The notebooks as committed.
 NOTEBOOKS_DIR = COURSE_DIR / "notebooks"
 MANIFEST = "manifest.json"
 
@@ -47,13 +41,16 @@ def pixel_hash(pixels: np.ndarray) -> str:
     return hashlib.sha256(str(pixels.shape).encode() + pixels.tobytes()).hexdigest()
 
 
-def write_manifest(path: Path, manifest: dict) -> None:
-    """Write ``manifest`` as JSON with one file per line, so that ``git diff`` stays readable."""
-    files = manifest["files"].items()
-    lines = [f"  {json.dumps(name)}: {json.dumps(entry)}" for name, entry in files]
+def write_manifest(path: Path, version: int, files: dict, **described) -> dict:
+    """Write a generated collection's manifest and return it; one file a line in the JSON, so
+    that ``git diff`` stays readable. ``described`` says what further entry fields mean."""
+    pixels = "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array"
+    manifest = {"generator_version": version, "pixel_hash": pixels, **described, "files": files}
+    lines = [f"  {json.dumps(name)}: {json.dumps(entry)}" for name, entry in files.items()]
     header = {key: value for key, value in manifest.items() if key != "files"}
     text = json.dumps(header, indent=1)[:-2] + ',\n "files": {\n' + ",\n".join(lines) + "\n }\n}\n"
     Path(path).write_text(text, encoding="utf-8")
+    return manifest
 
 
 def in_checkout() -> bool:
@@ -63,20 +60,28 @@ def in_checkout() -> bool:
 
 
 def cache_dir(collection: str, version: int) -> Path:
-    """The user cache folder of ``collection`` at generator ``version``."""
+    """The user cache folder of ``collection`` at generator ``version`` (in
+    ``ANOMALY_TUTORIAL_DATA`` or ``~/.cache/anomaly_tutorial``)."""
     base = os.environ.get("ANOMALY_TUTORIAL_DATA") or Path.home() / ".cache" / "anomaly_tutorial"
     return Path(base) / f"{collection}-v{version}"
 
 
-def generated_folder(bundled: Path, cached: Path, ready, generate) -> Path:
-    """``bundled`` if ``ready(bundled)``, else ``cached``, generated there on first use (a
-    line on stderr says so: it takes seconds).
+def default_folder(collection: str, version: int) -> Path:
+    """Where ``make data`` writes ``collection``: ``data/<collection>`` in a checkout, else the
+    user cache (an installed package has no repository)."""
+    return DATA_DIR / collection if in_checkout() else cache_dir(collection, version)
+
+
+def generated_folder(collection: str, version: int, ready, generate, name: str = "") -> Path:
+    """``data/<collection>/<name>`` if ``ready(folder)`` says it is, else the same folder in the
+    cache, generated there on first use (a line on stderr says so: it takes seconds).
 
     ``generate(staging)`` writes the folder's content into an empty staging folder, which is
     then renamed to ``cached`` with a rename that never replaces (:func:`~anomaly_tutorial.
     outputs.rename_new`): a parallel process sees the whole folder or none of it, and a folder
     another process put there first is kept.
     """
+    bundled, cached = DATA_DIR / collection / name, cache_dir(collection, version) / name
     if ready(bundled):
         return bundled
     if not ready(cached):

@@ -1,12 +1,7 @@
-"""The dataset object every loader returns, and the split of normal images (notebook 00).
-
-An :class:`AnomalyDataset` holds what an inspection task gives you: normal training images and
-a labelled test set (0 = normal, 1 = anomaly) with the defect type of each test image and,
-where known, a pixel mask of the defect.
-"""
+"""The dataset object every loader returns (notebook 00)."""
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -120,17 +115,7 @@ class AnomalyDataset:
 
     def select_test(self, index) -> "AnomalyDataset":
         """The same training images with only the test images at ``index`` (in that order)."""
-        index = np.asarray(index, dtype=np.int64)
-        return AnomalyDataset(
-            name=self.name,
-            train_images=self.train_images,
-            test_images=self.test_images[index],
-            test_labels=self.test_labels[index],
-            test_defects=self.test_defects[index],
-            test_masks=None if self.test_masks is None else self.test_masks[index],
-            train_paths=self.train_paths,
-            test_paths=_pick_paths(self.test_paths, index),
-        )
+        return self._select(slice(None), np.asarray(index, dtype=np.int64))
 
     def subset(self, n_train=None, n_test_per_type=None, random_state=0) -> "AnomalyDataset":
         """A smaller dataset: ``n_train`` random training images and at most
@@ -141,16 +126,21 @@ class AnomalyDataset:
         train_index = _choose(rng, np.arange(len(self.train_images)), n_train, "n_train")
         groups = [np.flatnonzero(self.test_defects == defect) for defect in self.test_types]
         picked = [_choose(rng, group, n_test_per_type, "n_test_per_type") for group in groups]
-        test_index = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *picked]))
-        return AnomalyDataset(
-            name=self.name,
-            train_images=self.train_images[train_index],
-            test_images=self.test_images[test_index],
-            test_labels=self.test_labels[test_index],
-            test_defects=self.test_defects[test_index],
-            test_masks=None if self.test_masks is None else self.test_masks[test_index],
-            train_paths=_pick_paths(self.train_paths, train_index),
-            test_paths=_pick_paths(self.test_paths, test_index),
+        return self._select(train_index, np.sort(np.concatenate([np.zeros(0, np.int64), *picked])))
+
+    def _select(self, train, test) -> "AnomalyDataset":
+        def pick(paths, index):
+            return None if paths is None else tuple(np.asarray(paths)[index])
+
+        return replace(
+            self,
+            train_images=self.train_images[train],
+            test_images=self.test_images[test],
+            test_labels=self.test_labels[test],
+            test_defects=self.test_defects[test],
+            test_masks=None if self.test_masks is None else self.test_masks[test],
+            train_paths=pick(self.train_paths, train),
+            test_paths=pick(self.test_paths, test),
         )
 
 
@@ -162,7 +152,3 @@ def _choose(rng, index, count, name):
     if count >= len(index):
         return index
     return np.sort(rng.choice(index, size=count, replace=False))
-
-
-def _pick_paths(paths, index):
-    return None if paths is None else tuple(paths[i] for i in index)

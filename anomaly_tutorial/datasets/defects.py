@@ -133,7 +133,8 @@ def contamination(patch, rng, materials):
     center = _center(rng, 16)
     distance = _blob(patch.shape, rng, center, radius, rng.uniform(0.6, 1), 0.18)
     coverage = np.clip(0.5 - distance, 0.0, 1.0)
-    shadow = np.clip(0.5 - _shifted(distance, 2) / 2, 0.0, 1.0) * (1 - coverage)
+    below_right = ndimage.shift(distance, 2, order=0, mode="nearest")  # edge values repeated
+    shadow = np.clip(0.5 - below_right / 2, 0.0, 1.0) * (1 - coverage)
     row, col = rng.integers(0, np.array(foreign.shape) - np.array(patch.shape), size=2)
     material = foreign[row : row + patch.shape[0], col : col + patch.shape[1]]
     # Bright paper with dark ink, whatever the lighting of the source photo was.
@@ -225,25 +226,11 @@ def speckle(patch, rng, materials):
     return patch * (1 - coverage) + value * coverage, coverage
 
 
-def _shifted(array, pixels):
-    """``array`` moved down and right by ``pixels`` (edge values repeated)."""
-    padded = np.pad(array, ((pixels, 0), (pixels, 0)), mode="edge")
-    return padded[: array.shape[0], : array.shape[1]]
-
-
 #: Defect name -> painter.
 PAINTERS = {
-    "crack": crack,
-    "hole": hole,
-    "scratch": scratch,
-    "stain": stain,
-    "contamination": contamination,
-    "faint_line": faint_line,
-    "blur": blur,
-    "faint_stain": faint_stain,
-    "transplant": transplant,
-    "smear": smear,
-    "speckle": speckle,
+    painter.__name__: painter
+    for painter in (crack, hole, scratch, stain, contamination)  # bold
+    + (faint_line, blur, faint_stain, transplant, smear, speckle)  # subtle
 }
 
 #: How a painted defect proves it is visible, per kind: at least ``area`` pixels in its mask,

@@ -8,8 +8,7 @@
         test/<defect>/*.png                   anomalous test images     (label 1)
         ground_truth/<defect>/<name>_mask.png pixel masks (optional; white = defect)
 
-The bundled textures are loaded through this same code, so your own folder follows the same
-path as the course data.
+The bundled textures are loaded through this same code.
 """
 
 import os
@@ -30,8 +29,6 @@ from anomaly_tutorial.datasets.imagefiles import (
     stack,
     visible_entries,
 )
-
-_PARTS = ("train", "test", "ground_truth")
 
 
 def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> AnomalyDataset:
@@ -60,23 +57,18 @@ def load_folder(path, *, resize=None, color=None, max_pixels=MAX_PIXELS) -> Anom
     defects = [defect for defect, files in test_groups for _ in files]
     raw = [read_image(file, max_pixels) for file in train_files + test_files]
     images = stack([convert(image, resize, color) for image in raw], train_files + test_files)
-    train_images, test_images = images[: len(train_files)], images[len(train_files) :]
-    if not test_files:
-        test_images = np.zeros((0, *images.shape[1:]), dtype=np.float32)
-
     test_masks = None
     if mask_files is not None and test_files:
-        raw_test = raw[len(train_files) :]
         test_masks = np.stack(
             [
                 resize_mask(_read_mask(mask_files.get(file), image.shape[:2], max_pixels), resize)
-                for file, image in zip(test_files, raw_test, strict=True)
+                for file, image in zip(test_files, raw[len(train_files) :], strict=True)
             ]
-        ).reshape(len(test_files), *images.shape[1:3])
+        )
     return AnomalyDataset(
         name=root.resolve().name,
-        train_images=train_images,
-        test_images=test_images,
+        train_images=images[: len(train_files)],
+        test_images=images[len(train_files) :],
         test_labels=np.array([int(defect != GOOD) for defect in defects], dtype=np.int64),
         test_defects=np.array(defects, dtype=str),
         test_masks=test_masks,
@@ -186,7 +178,7 @@ def write_folder(dataset: AnomalyDataset, path) -> Path:
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root}: exists and is not a folder.")
-    existing = [part for part in _PARTS if (root / part).exists()]
+    existing = [part for part in ("train", "test", "ground_truth") if (root / part).exists()]
     if existing:
         raise DatasetError(
             f"{root}: already holds {', '.join(existing)}/; write into a new folder."

@@ -1,10 +1,4 @@
-"""Generate the bundled data where it is missing: what ``anomaly-tutorial make-data`` runs.
-
-The textures and the glyphs are generated deterministically (:mod:`.textures`, :mod:`.glyphs`),
-into ``data/`` in a checkout, else into the user cache (:mod:`.bundled`), or into a folder
-given. What is there already is kept, unless ``force``; even then the generators replace only
-the files they wrote. Every step is said on stdout.
-"""
+"""Generate the bundled data where it is missing: what ``anomaly-tutorial make-data`` runs."""
 
 from anomaly_tutorial.datasets import bundled, glyphs, textures
 from anomaly_tutorial.errors import AnomalyTutorialError, UsageError, printable, system_error
@@ -12,7 +6,8 @@ from anomaly_tutorial.errors import AnomalyTutorialError, UsageError, printable,
 
 def make_missing(out=None, force: bool = False) -> None:
     """Generate the texture categories and the glyphs missing from ``out/textures`` and
-    ``out/glyphs`` (default: where the loaders look), everything with ``force``."""
+    ``out/glyphs`` (default: where the loaders look), everything with ``force`` (even then the
+    generators replace only the files they wrote). Every step is said on stdout."""
     texture_folder, glyph_folder = textures.default_data_folder(), glyphs.default_glyphs_folder()
     if out is not None:
         texture_folder, glyph_folder = out / "textures", out / "glyphs"

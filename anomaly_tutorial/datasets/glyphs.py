@@ -1,15 +1,8 @@
 """Glyphs: 28x28 images of the digits 0-9 drawn from many fonts, as a one-class task (notebook 00).
 
-The course's other object tasks are small (8x8 digits, 25x25 faces). This one is at the size of
-the classic handwritten-digit benchmarks, but made here, from the fonts that ship inside
-matplotlib (DejaVu, STIX and Computer Modern, 22 faces from upright serif to bold italic), so
-nothing is downloaded. Each image is a digit's outline from a random font, slanted, sheared,
-rotated and squeezed at random, filled at 4x resolution, thickened by a random amount, bent by a
-smooth random displacement, averaged down to 28x28 and centred on its centre of mass: white
-strokes on black, like handwriting scanned the classic way.
-
-The images are committed under ``data/glyphs/<digit>/<nnn>.png`` with a manifest of pixel
-hashes (``make data`` regenerates them; an installed package generates them into its cache).
+At the size of the classic handwritten-digit benchmarks (the course's other object tasks are
+8x8 digits and 25x25 faces), but made from the 22 fonts inside matplotlib, so nothing is
+downloaded. Committed under ``data/glyphs/<digit>/<nnn>.png`` with a manifest of pixel hashes.
 """
 
 import functools
@@ -23,18 +16,8 @@ from matplotlib.textpath import TextPath
 from scipy import ndimage
 from skimage.draw import polygon
 
-from anomaly_tutorial.datasets.bundled import (
-    DATA_DIR,
-    MANIFEST,
-    cache_dir,
-    check_replaceable,
-    generated_folder,
-    in_checkout,
-    owned_files,
-    pixel_hash,
-    replace_generated,
-    write_manifest,
-)
+from anomaly_tutorial.datasets import bundled
+from anomaly_tutorial.datasets.bundled import MANIFEST, check_replaceable, owned_files
 from anomaly_tutorial.datasets.digits import check_class, one_class_dataset
 from anomaly_tutorial.datasets.imagefiles import read_images
 from anomaly_tutorial.outputs import check_folder, new_files_in
@@ -64,7 +47,10 @@ def _outline(character: str, font: str) -> tuple[np.ndarray, ...]:
 
 
 def draw_glyph(character: str, font: str, rng: np.random.Generator) -> np.ndarray:
-    """One randomly deformed ``character`` in ``font``: uint8 (28, 28), white on black."""
+    """One randomly deformed ``character`` in ``font``: uint8 (28, 28), white strokes on black
+    like handwriting scanned the classic way. The outline is slanted, sheared, rotated and
+    squeezed, filled at 4x resolution, thickened, bent, averaged down and centred on its centre
+    of mass."""
     outlines = _outline(character, font)
     points = np.concatenate(outlines)
     center = (points.min(axis=0) + points.max(axis=0)) / 2
@@ -117,7 +103,7 @@ def generate_glyphs(out_dir, *, force=False) -> dict:
     owned = owned_files(out / MANIFEST)
     with new_files_in(out.parent) as staging:
         manifest = _write_collection(staging / "new")
-        replace_generated(staging / "new", out, owned)
+        bundled.replace_generated(staging / "new", out, owned)
     return manifest
 
 
@@ -138,27 +124,25 @@ def _write_collection(root: Path) -> dict:
         for number, (image, font) in enumerate(zip(images, fonts, strict=True)):
             name = f"{number:03d}.png"
             iio.imwrite(folder / name, image)
-            files[f"{character}/{name}"] = {"sha256": pixel_hash(image), "font": font}
-    manifest = {
-        "generator_version": GENERATOR_VERSION,
-        "pixel_hash": "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array",
-        "font": "matplotlib's bundled font file the glyph was drawn from",
-        "files": files,
-    }
-    write_manifest(root / MANIFEST, manifest)
-    return manifest
+            files[f"{character}/{name}"] = {"sha256": bundled.pixel_hash(image), "font": font}
+    return bundled.write_manifest(
+        root / MANIFEST,
+        GENERATOR_VERSION,
+        files,
+        font="matplotlib's bundled font file the glyph was drawn from",
+    )
 
 
 def default_glyphs_folder() -> Path:
     """Where ``make data`` writes the glyphs: ``data/glyphs`` in a checkout, else the cache."""
-    return DATA_DIR / "glyphs" if in_checkout() else cache_dir("glyphs", GENERATOR_VERSION)
+    return bundled.default_folder("glyphs", GENERATOR_VERSION)
 
 
 def glyphs_folder() -> Path:
     """The folder of the glyph images: the repository's, or the cache, generated on first use."""
-    return generated_folder(
-        DATA_DIR / "glyphs",
-        cache_dir("glyphs", GENERATOR_VERSION),
+    return bundled.generated_folder(
+        "glyphs",
+        GENERATOR_VERSION,
         ready=lambda folder: (folder / MANIFEST).is_file(),
         generate=_write_collection,
     )

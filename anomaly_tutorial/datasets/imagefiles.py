@@ -59,16 +59,20 @@ def list_images(folder: Path) -> list[Path]:
             raise DatasetError(
                 f"{entry}: unexpected {what}; {folder} should contain only image files."
             )
-        _check_regular(entry)
-        if entry.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise DatasetError(
-                f"{entry}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}). "
-                f"Move it out of {folder}."
-            )
-        files.append(entry)
+        files.append(_image_file(entry))
     if not files:
         raise DatasetError(f"{folder}: contains no images.")
     return files
+
+
+def _image_file(path: Path) -> Path:
+    """``path`` if it is a regular file (or a link to one) named as an image, else raise."""
+    _check_regular(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise DatasetError(
+            f"{path}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)})."
+        )
+    return path
 
 
 def _check_regular(path: Path) -> None:
@@ -105,10 +109,8 @@ def _opened(path: Path):
 
 
 def image_size(path: Path, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
-    """``(height, width)`` of an image file, read from its header without decoding it.
-
-    An image of more than ``max_pixels`` pixels is refused here, before anything is decoded.
-    """
+    """``(height, width)`` of an image file, read from its header without decoding it; an image
+    of more than ``max_pixels`` pixels is refused here, before anything is decoded."""
     height, width = _reading(path, lambda stream: iio.improps(stream, **_hints(path)).shape[:2])
     if height * width > max_pixels:
         raise DatasetError(
@@ -143,11 +145,8 @@ def _reading(path: Path, read):
 
 
 def read_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped.
-
-    Its size is read from the file header first (:func:`image_size`): an image of more than
-    ``max_pixels`` pixels is refused before it is decoded.
-    """
+    """One image file as float32 (H, W, 1) or (H, W, 3) in [0, 1]; alpha is dropped. Its size
+    is checked from the header first (:func:`image_size`), before it is decoded."""
     image_size(path, max_pixels)
     array = read_pixels(path)
     if array.ndim == 2:
@@ -241,13 +240,7 @@ def image_paths(paths) -> list[Path]:
         paths = [paths]
     files = []
     for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(list_images(path))
-        else:
-            _check_regular(path)
-            if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                raise DatasetError(f"{path}: not an image file.")
-            files.append(path)
+        files.extend(list_images(path) if path.is_dir() else [_image_file(path)])
     if not files:
         raise DatasetError("got no paths: name at least one image file or folder.")
     return files

@@ -1,15 +1,6 @@
-"""Development and test parts of every bundled task (notebook 00).
-
-Settings are chosen on one part and figures reported on another, never on the same images
-(README, "Development and test parts"):
-
-- ``"dev"``: the development part. Defaults, recommended settings and everything a notebook
-  tunes are chosen here.
-- ``"test"``: the test part. Every figure in the README, the benchmark and the notebooks' prose
-  comes from here.
-
-The training images are shared: they are normal images a detector may fit on in both cases.
-No test image is in both parts (``tests/test_parts.py`` checks it for every task).
+"""Development and test parts of every bundled task (notebook 00, README "Development and test
+parts"): settings are chosen on ``"dev"``, every reported figure comes from ``"test"``. Both
+share the training images; no test image is in both (``tests/test_parts.py`` checks it).
 """
 
 import numpy as np

@@ -1,12 +1,5 @@
-"""Image files read lazily, batch by batch: an image source for folders.
-
-A detector reads its training images through an image source
-(:class:`~anomaly_tutorial.batching.ImageSource`); :class:`ImageFiles` is the one for
-files: it reads them only when a batch is asked for, with the checks and options (``resize``,
-``color``, ``max_pixels``) of :func:`~anomaly_tutorial.datasets.load_folder`, and gives the same
-float32 ``(n, H, W, C)`` batches as the same images in an array, so a detector trained from a
-folder (:class:`~anomaly_tutorial.streaming.Streamed`) equals one trained from the array.
-"""
+"""Image files read lazily, batch by batch: the :class:`~anomaly_tutorial.batching.ImageSource`
+for folders (what :class:`~anomaly_tutorial.streaming.Streamed` reads)."""
 
 import os
 from pathlib import Path
@@ -14,12 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from anomaly_tutorial import progress
-from anomaly_tutorial.batching import ArraySource, ImageSource, as_source
+from anomaly_tutorial.batching import ImageSource, as_source
 from anomaly_tutorial.datasets import imagefiles
 
 
 class ImageFiles(ImageSource):
-    """Image files, read only when a batch is asked for.
+    """Image files, read only when a batch is asked for, with the checks and options of
+    :func:`~anomaly_tutorial.datasets.load_folder`; a batch equals the same images in an array,
+    so a detector trained from a folder equals one trained from the array.
 
     Parameters
     ----------
@@ -87,28 +82,17 @@ class ImageFiles(ImageSource):
                 bar.update()
 
 
-def _is_paths(data) -> bool:
-    if isinstance(data, str | os.PathLike):
-        return True
-    return (
-        isinstance(data, list | tuple)
-        and bool(data)
-        and all(isinstance(item, str | os.PathLike) for item in data)
-    )
-
-
 def image_source(data, **options) -> ImageSource:
-    """An :class:`ImageSource` for ``data`` (what ``streaming.Streamed`` reads).
-
-    ``data`` is an image source (returned as it is), a path or a list of paths
-    (:class:`ImageFiles`, which takes the ``options`` ``resize``, ``color`` and
-    ``max_pixels``), or an array of images (an ``ArraySource``).
-    """
-    if _is_paths(data):
+    """An :class:`ImageSource` for ``data``: an image source (returned as it is), a path or a
+    non-empty list of paths (:class:`ImageFiles`, which takes the ``options`` ``resize``,
+    ``color`` and ``max_pixels``), or an array of images (an ``ArraySource``)."""
+    paths = [data] if isinstance(data, str | os.PathLike) else data
+    if (
+        isinstance(paths, list | tuple)
+        and paths
+        and all(isinstance(item, str | os.PathLike) for item in paths)
+    ):
         return ImageFiles(data, **options)
     if options:
         raise TypeError(f"{sorted(options)} apply to image files only, not to arrays.")
     return as_source(data)
-
-
-__all__ = ["ArraySource", "ImageFiles", "ImageSource", "image_source"]

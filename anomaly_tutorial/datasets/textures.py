@@ -18,19 +18,8 @@ from pathlib import Path
 import numpy as np
 import skimage.data
 
-from anomaly_tutorial.datasets import defects
-from anomaly_tutorial.datasets.bundled import (
-    DATA_DIR,
-    MANIFEST,
-    cache_dir,
-    check_replaceable,
-    generated_folder,
-    in_checkout,
-    owned_files,
-    pixel_hash,
-    replace_generated,
-    write_manifest,
-)
+from anomaly_tutorial.datasets import bundled, defects
+from anomaly_tutorial.datasets.bundled import MANIFEST, check_replaceable, owned_files
 from anomaly_tutorial.datasets.dataset import GOOD, AnomalyDataset
 from anomaly_tutorial.datasets.folder import load_folder, write_folder
 from anomaly_tutorial.datasets.parts import select_part
@@ -153,31 +142,24 @@ def _manifest_entries(category, dataset, origins):
     masks = [None] * len(dataset.train_images) + list(dataset.test_masks)
     for (path, corner), image, mask in zip(origins.items(), images, masks, strict=True):
         entries[f"{category}/{path}"] = {
-            "sha256": pixel_hash(_to_uint8(image)),
+            "sha256": bundled.pixel_hash(np.round(image[..., 0] * 255).astype(np.uint8)),
             "origin": list(corner),
         }
         if mask is not None and mask.any():
             _, kind, name = path.split("/")
             mask_path = f"{category}/ground_truth/{kind}/{Path(name).stem}_mask.png"
-            entries[mask_path] = {"sha256": pixel_hash(mask.astype(np.uint8) * 255)}
+            entries[mask_path] = {"sha256": bundled.pixel_hash(mask.astype(np.uint8) * 255)}
     return entries
-
-
-def _to_uint8(image):
-    return np.round(image[..., 0] * 255).astype(np.uint8)
 
 
 def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) -> dict:
     """Write the texture categories into ``out_dir/<category>/`` (MVTec layout) plus
-    ``out_dir/manifest.json``, and return the manifest. Takes about a minute. ``make data``
-    calls it; notebook 00 and ``data/README.md`` describe the result.
+    ``out_dir/manifest.json`` and return the manifest (``make data``; ``data/README.md``).
 
-    An existing category folder is refused unless ``force=True``. Even then, it is replaced
-    only if everything in it is what this generator wrote (listed in the manifest, with the
-    same pixels): a file, folder or link of yours in there is never deleted, nor an image whose
-    pixels you changed; the call is refused and names it (:func:`check_output`). Everything is
-    written into a temporary folder first and moved in at the end, so a failure changes
-    nothing.
+    An existing category folder is refused unless ``force=True``, and even then replaced only if
+    everything in it is what this generator wrote, with the same pixels (:func:`check_output`
+    names what is not). Written into a temporary folder and moved in at the end, so a failure
+    changes nothing.
     """
     out = Path(out_dir)
     manifest_path = out / MANIFEST
@@ -194,15 +176,14 @@ def generate_textures(out_dir, *, categories=TEXTURE_CATEGORIES, force=False) ->
             dataset, origins = make_textures(category)
             write_folder(dataset, staging / category)
             files.update(_manifest_entries(category, dataset, origins))
-        manifest = {
-            "generator_version": GENERATOR_VERSION,
-            "pixel_hash": "sha256 of str(shape) + raw bytes of the decoded uint8 pixel array",
-            "origin": "(row, col) of the patch's top-left corner in skimage.data.<category>()",
-            "files": dict(sorted(files.items())),
-        }
-        write_manifest(staging / MANIFEST, manifest)
+        manifest = bundled.write_manifest(
+            staging / MANIFEST,
+            GENERATOR_VERSION,
+            dict(sorted(files.items())),
+            origin="(row, col) of the patch's top-left corner in skimage.data.<category>()",
+        )
         for category in categories:
-            replace_generated(staging / category, out / category, owned[category])
+            bundled.replace_generated(staging / category, out / category, owned[category])
         os.replace(staging / MANIFEST, manifest_path)
     return manifest
 
@@ -221,24 +202,20 @@ def check_output(out_dir, categories=TEXTURE_CATEGORIES, force=False) -> None:
 def default_data_folder() -> Path:
     """Where ``make data`` writes: the repository's ``data/textures`` in a checkout, else the
     user cache (an installed package has no repository)."""
-    return DATA_DIR / "textures" if in_checkout() else cache_dir("textures", GENERATOR_VERSION)
+    return bundled.default_folder("textures", GENERATOR_VERSION)
 
 
 def texture_folder(category: str) -> Path:
     """The folder holding ``category``: the repository's ``data/textures/<category>``, or, for
     an installed package without it, a cache folder generated on first use (notebook 00)."""
     _check_category(category)
-    return generated_folder(
-        DATA_DIR / "textures" / category,
-        cache_dir("textures", GENERATOR_VERSION) / category,
+    return bundled.generated_folder(
+        "textures",
+        GENERATOR_VERSION,
         ready=lambda folder: (folder / "train" / GOOD).is_dir(),
-        generate=lambda staging: _generate_category(category, staging),
+        generate=lambda staging: write_folder(make_textures(category)[0], staging),
+        name=category,
     )
-
-
-def _generate_category(category: str, folder: Path) -> None:
-    dataset, _ = make_textures(category)
-    write_folder(dataset, folder)
 
 
 def load_textures(category: str, part: str = "test") -> AnomalyDataset:
