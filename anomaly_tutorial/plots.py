@@ -45,28 +45,22 @@ def _draw_contours(ax, mask) -> None:
             ax.plot(contour[:, 1], contour[:, 0], color=MASK_COLOR, linewidth=1)
 
 
-def _check_per_image(values, n_images: int, name: str):
-    if values is not None and len(values) != n_images:
-        raise ValueError(f"{name} must have one entry per image ({n_images}); got {len(values)}.")
-
-
-def _check_masks(masks, images):
-    if masks is None:
-        return None
-    masks = np.asarray(masks)
-    if masks.shape != images.shape[:3]:
+def _check_masks_and_titles(images, masks, titles) -> None:
+    if masks is not None and np.shape(masks) != images.shape[:3]:
         raise ValueError(
             f"masks must be shaped (n, H, W) = {images.shape[:3]} like the images; "
-            f"got shape {masks.shape}."
+            f"got shape {np.shape(masks)}."
         )
-    return masks
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(
+            f"titles must have one entry per image ({len(images)}); got {len(titles)}."
+        )
 
 
 def show_images(images, titles=None, masks=None, ncols=8, suptitle=None):
     """A grid of images, with defect masks outlined in red when given (notebook 00)."""
     images = as_images(images, name="images")
-    masks = _check_masks(masks, images)
-    _check_per_image(titles, len(images), "titles")
+    _check_masks_and_titles(images, masks, titles)
     if not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
     ncols = min(ncols, len(images))
@@ -93,11 +87,8 @@ def plot_hog(image, orientations=9, pixels_per_cell=None, cells_per_block=None, 
     picture = features.hog_picture(image, orientations, pixels, block)
     fig, (ax_image, ax_hog) = plt.subplots(1, 2, figsize=(2 * PANEL * 1.4, PANEL * 1.6))
     _draw_image(ax_image, image, title=title if title is not None else f"{height}x{width} image")
-    _draw_image(
-        ax_hog,
-        picture[..., np.newaxis],
-        title=f"HOG: {pixels[0]}x{pixels[1]} px/cell, {orientations} bins",
-    )
+    hog_title = f"HOG: {pixels[0]}x{pixels[1]} px/cell, {orientations} bins"
+    _draw_image(ax_hog, picture[..., np.newaxis], title=hog_title)
     fig.tight_layout()
     return fig
 
@@ -218,8 +209,7 @@ def plot_anomaly_maps(images, maps, masks=None, titles=None, vmin=None, vmax=Non
     maps = np.asarray(maps, dtype=np.float64)
     if maps.shape != images.shape[:3]:
         raise ValueError(f"maps must be shaped (n, H, W) = {images.shape[:3]}; got {maps.shape}.")
-    masks = _check_masks(masks, images)
-    _check_per_image(titles, len(images), "titles")
+    _check_masks_and_titles(images, masks, titles)
     n_images = len(images)
     size = (n_images * PANEL + 1.2, 2 * PANEL + 0.4)
     fig, axes = plt.subplots(2, n_images, figsize=size, squeeze=False, layout="constrained")
