@@ -54,11 +54,8 @@ def tile_grid(height: int, width: int, tile, stride=None) -> np.ndarray:
     >>> tile_grid(100, 70, tile=64).tolist()  # rows at 0, 32, 36; columns at 0, 6
     [[0, 0], [0, 6], [32, 0], [32, 6], [36, 0], [36, 6]]
     """
-    (tile_height, tile_width), (step_y, step_x) = (
-        size_pair(tile, "tile"),
-        size_pair(stride or default_stride(tile), "stride"),
-    )
-    rows, cols = tile_starts(height, tile_height, step_y), tile_starts(width, tile_width, step_x)
+    tile, stride = size_pair(tile, "tile"), size_pair(stride or default_stride(tile), "stride")
+    rows, cols = (tile_starts(*side) for side in zip((height, width), tile, stride, strict=True))
     return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
