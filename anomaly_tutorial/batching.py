@@ -50,11 +50,8 @@ class ImageSource:
         return images_per_batch(self.image_shape)
 
     def batches(self, batch_size=None, *, description=None, verbose=0):
-        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`).
-
-        With ``description``, a progress bar counts the images (see :mod:`~anomaly_tutorial.
-        progress` for when it is shown).
-        """
+        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`); with
+        ``description``, a progress bar counts them (:func:`anomaly_tutorial.progress.bar`)."""
         size = batch_size or self.batch_size()
         with progress.bar(
             total=len(self), description=description, unit="image", verbose=verbose
