@@ -20,6 +20,11 @@ BATCH_BYTES = 32 * 2**20
 MAX_BATCH = 256
 
 
+def images_per_batch(image_shape) -> int:
+    """``MAX_BATCH``, or fewer float32 images of ``image_shape`` if they exceed ``BATCH_BYTES``."""
+    return int(np.clip(BATCH_BYTES // (4 * int(np.prod(image_shape))), 1, MAX_BATCH))
+
+
 class ImageSource:
     """``len(source)`` images of ``source.image_shape`` ``(H, W, C)``, read by index, in
     batches. Subclasses implement ``__len__`` and ``read`` (module docstring)."""
@@ -41,16 +46,12 @@ class ImageSource:
         return Subset(self, indices)
 
     def batch_size(self) -> int:
-        """Images per batch of :meth:`batches`: ``MAX_BATCH``, or fewer for large images."""
-        height, width, channels = self.image_shape
-        return int(np.clip(BATCH_BYTES // (4 * height * width * channels), 1, MAX_BATCH))
+        """Images per batch of :meth:`batches` (:func:`images_per_batch`)."""
+        return images_per_batch(self.image_shape)
 
     def batches(self, batch_size=None, *, description=None, verbose=0):
-        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`).
-
-        With ``description``, a progress bar counts the images (see :mod:`~anomaly_tutorial.
-        progress` for when it is shown).
-        """
+        """Yield the images in order, ``batch_size`` at a time (default :meth:`batch_size`); with
+        ``description``, a progress bar counts them (:func:`anomaly_tutorial.progress.bar`)."""
         size = batch_size or self.batch_size()
         with progress.bar(
             total=len(self), description=description, unit="image", verbose=verbose

@@ -1,15 +1,14 @@
-"""Every detector on every bundled dataset, with fit time and scoring speed (notebook 05).
+"""Every detector on every bundled dataset: quality, fit time and scoring speed (notebook 05).
 
-``anomaly-tutorial benchmark`` and notebook 05 both call :func:`run_benchmark`, so the README's
-table and the notebook's table come from the same code.
-
-Every method is scored on each dataset's *test part* (``datasets.parts``): for the textures, four
-defect kinds that no setting was chosen on. The defaults were chosen on the *development part*,
-which also supplies the labelled anomalies that ``labeled_regressor`` needs; the one-class
-detectors fit on the normal training images only. Each row also gives the ratio of its image
-AUROC and of its fit time to ``hog_ocsvm``'s, measured in the same run.
+``anomaly-tutorial benchmark`` runs :func:`run_benchmark` and writes its report
+(:mod:`anomaly_tutorial.report`), which the README's table and notebook 05 read. Every method is
+scored on each dataset's *test part* (``datasets.parts``): for the textures, four defect kinds no
+setting was chosen on. The defaults were chosen on the *development part*, which also supplies
+the labelled anomalies that ``labeled_regressor`` needs; the one-class detectors fit on the
+normal training images only.
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from anomaly_tutorial import datasets, metrics
 from anomaly_tutorial.datasets import AnomalyDataset
 from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, make_detector
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
+from anomaly_tutorial.runtime import machine_description
 
 ALL_DETECTORS = ONE_CLASS + SUPERVISED
 COLUMNS = (
@@ -49,16 +49,33 @@ class Run:
     labels: np.ndarray
     scores: np.ndarray
     per_kind: dict = field(default_factory=dict)  # image AUROC of each anomaly kind
-    examples: dict = field(default_factory=dict)  # images, maps, masks of a few anomalies
+    examples: dict = field(default_factory=dict)  # images, maps, masks, titles of a few anomalies
+
+
+@dataclass
+class Benchmark:
+    """A whole benchmark: its runs, and the conditions they were measured in.
+
+    Fit times and speeds are wall-clock, so the load average (:func:`load_average`) at the start
+    and the end goes with them: the benchmark alone adds 1 to 2 (two threads).
+    """
+
+    runs: list[Run]
+    quick: bool
+    minutes: float
+    load: dict  # {"start": ..., "end": ...}
+    machine: str
+
+
+def load_average() -> str | None:
+    """The load average over 1, 5 and 15 minutes, e.g. ``"1.9, 2.4, 3.1"`` (None on Windows)."""
+    if not hasattr(os, "getloadavg"):
+        return None
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def benchmark_one(
-    name: str,
-    dev: AnomalyDataset,
-    test: AnomalyDataset,
-    *,
-    quick: bool = False,
-    random_state: int = 0,
+    name: str, dev: AnomalyDataset, test: AnomalyDataset, *, quick=False, random_state=0
 ) -> Run:
     """Fit ``name`` (labelled anomalies from ``dev``, if it needs any) and measure its quality
     and speed on ``test``, the test part."""
@@ -76,10 +93,8 @@ def benchmark_one(
     else:
         detector.fit(test.train_images)
     fit_seconds = time.perf_counter() - started
-
     scores = metrics.anomaly_scores(detector, test.test_images)
-    masks = test.test_masks
-    maps = None
+    masks, maps = test.test_masks, None
     if masks is not None and isinstance(detector, MapDetector):
         maps = detector.anomaly_map(test.test_images)
     row = {"dataset": test.name, "detector": name}
@@ -100,8 +115,7 @@ def benchmark_one(
 
 
 def example_indices(test: AnomalyDataset) -> list[int]:
-    """The first test image of each anomaly kind: the images of the map figures (every
-    held-out kind appears once)."""
+    """The first test image of each anomaly kind: the images of the map figures."""
     return [int(np.flatnonzero(test.test_defects == kind)[0]) for kind in test.defect_types]
 
 
@@ -116,8 +130,7 @@ def throughput(detector, images: np.ndarray) -> float:
 
 
 def load_benchmark_parts(name: str, *, quick: bool = False, random_state: int = 0):
-    """``(dev, test)``: the development and test parts of a bundled dataset, shrunk in quick
-    mode."""
+    """``(dev, test)``: the parts of a bundled dataset, shrunk in quick mode."""
     parts = [datasets.load_dataset(name, part) for part in ("dev", "test")]
     if quick:
         parts = [part.subset(**QUICK_SIZES, random_state=random_state) for part in parts]
@@ -131,28 +144,32 @@ def run_benchmark(
     quick: bool = False,
     random_state: int = 0,
     progress=None,
-) -> list[Run]:
+) -> Benchmark:
     """Run every detector on every dataset. ``progress(message)`` hears about each step."""
     _check_names(dataset_names, datasets.DATASET_NAMES, "dataset")
     _check_names(detector_names, ALL_DETECTORS, "detector")
     say = progress or (lambda message: None)
+    load = {"start": load_average()}
     runs, total, started = [], len(dataset_names) * len(detector_names), time.perf_counter()
     for dataset_name in dataset_names:
         dev, test = load_benchmark_parts(dataset_name, quick=quick, random_state=random_state)
         dataset_runs = []
         for detector_name in detector_names:
-            step = len(runs) + len(dataset_runs) + 1
-            say(f"[{step}/{total}] {detector_name} on {dataset_name}: fitting ...")
+            step = (
+                f"[{len(runs) + len(dataset_runs) + 1}/{total}] {detector_name} on {dataset_name}"
+            )
+            say(f"{step}: fitting ...")
             run = benchmark_one(detector_name, dev, test, quick=quick, random_state=random_state)
             dataset_runs.append(run)
             say(
-                f"[{step}/{total}] {detector_name} on {dataset_name}: image AUROC "
-                f"{run.row['image_auroc']:.3f}, fit {run.row['fit_seconds']:.1f} s "
-                f"(elapsed {time.perf_counter() - started:.0f} s)"
+                f"{step}: image AUROC {run.row['image_auroc']:.3f}, fit "
+                f"{run.row['fit_seconds']:.1f} s (elapsed {time.perf_counter() - started:.0f} s)"
             )
         _compare_with_baseline(dataset_runs)
         runs += dataset_runs
-    return runs
+    minutes = (time.perf_counter() - started) / 60
+    load["end"] = load_average()
+    return Benchmark(runs, quick, minutes, load, machine_description())
 
 
 def _compare_with_baseline(runs: list[Run]) -> None:

@@ -1,17 +1,12 @@
-"""Hand-made image features: HOG for whole images (notebook 01), Gaussian derivatives per pixel.
-
-HOG and its picture serve ``hog_ocsvm``; :func:`gaussian_derivatives` describes every pixel's
-neighbourhood for the ``patch_knn`` memory bank (notebook 03).
-
+"""Hand-made image features: HOG of whole images (``hog_ocsvm``, notebook 01) and Gaussian
+derivatives per pixel (the ``patch_knn`` memory bank, notebook 03).
 
 A histogram of oriented gradients (HOG) describes an image by the directions of its edges: the
 image is cut into cells, each cell gets a histogram of gradient orientations, and neighbouring
-cells are normalised together in blocks. ``HOGFeatures`` wraps ``skimage.feature.hog`` so that
-it can be the first step of a ``Pipeline`` (HOG -> StandardScaler -> OneClassSVM).
-
-The defaults adapt to the image size: about 4 to 8 cells per side (at least 2 pixels per cell)
-and blocks of 2x2 cells, so 8x8 digits, 25x25 faces and 64x64 textures all give a useful
-descriptor without tuning.
+cells are normalised together in blocks. :class:`HOGFeatures` wraps ``skimage.feature.hog`` as
+the first step of a ``Pipeline`` (HOG -> StandardScaler -> OneClassSVM); its defaults adapt to
+the image size (:func:`resolve_hog_parameters`), so that 8x8 digits, 25x25 faces and 64x64
+textures all give a useful descriptor without tuning.
 """
 
 import functools
@@ -138,9 +133,9 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
         self.pixels_per_cell_, self.cells_per_block_ = resolve_hog_parameters(
             height, width, self.pixels_per_cell, self.cells_per_block
         )
-        blocks = self._block_grid()
+        blocks = np.array((height, width)) // self.pixels_per_cell_ - self.cells_per_block_ + 1
         self.n_features_out_ = int(
-            blocks[0] * blocks[1] * np.prod(self.cells_per_block_) * self.orientations
+            np.prod(blocks) * np.prod(self.cells_per_block_) * self.orientations
         )
         return self
 
@@ -149,60 +144,19 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         images = as_images(X)
         check_fitted_shape(images, self.image_shape_, type(self).__name__)
-        return np.stack(
-            [
-                _hog(
-                    image,
-                    self.orientations,
-                    self.pixels_per_cell_,
-                    self.cells_per_block_,
-                    self.block_norm,
-                )
-                for image in images
-            ]
-        ).astype(np.float64)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names ``hog_b{block row}_{block col}_c{cell row}_{cell col}_o{orientation}``.
-
-        The order is skimage's: blocks row by row, then the cells in a block, then orientations.
-        ``input_features`` is ignored (the inputs are pixels, not named columns).
-        """
-        check_is_fitted(self)
-        block_rows, block_cols = self._block_grid()
-        cell_rows, cell_cols = self.cells_per_block_
-        names = [
-            f"hog_b{br}_{bc}_c{cr}_{cc}_o{o}"
-            for br in range(block_rows)
-            for bc in range(block_cols)
-            for cr in range(cell_rows)
-            for cc in range(cell_cols)
-            for o in range(self.orientations)
-        ]
-        return np.asarray(names, dtype=object)
-
-    def _block_grid(self) -> tuple[int, int]:
-        height, width, _ = self.image_shape_
-        return tuple(
-            side // pixels - block + 1
-            for side, pixels, block in zip(
-                (height, width), self.pixels_per_cell_, self.cells_per_block_, strict=True
-            )
-        )
+        hog = (self.orientations, self.pixels_per_cell_, self.cells_per_block_, self.block_norm)
+        return np.stack([_hog(image, *hog) for image in images]).astype(np.float64)
 
 
 def hog_picture(image, orientations=9, pixels_per_cell=None, cells_per_block=None,
                 block_norm="L2-Hys", min_size=64) -> np.ndarray:  # fmt: skip
-    """The HOG picture of one image, float scaled to [0, 1] (``plots``).
+    """The HOG picture of one ``(H, W)`` or ``(H, W, C)`` image, scaled to [0, 1], on the cell
+    grid of :class:`HOGFeatures`: each cell's histogram drawn as a star of line segments, the
+    brighter the stronger the edges in that direction.
 
-    Each cell shows its orientation histogram as a star of line segments: the brighter a
-    segment, the stronger the edges in that direction. It uses the same (adaptive) cell grid
-    as :class:`HOGFeatures`; ``image`` is ``(H, W)`` or ``(H, W, C)``.
-
-    A star drawn in a 2x2-pixel cell is invisible, so images smaller than ``min_size`` pixels
-    are first enlarged by an integer factor ``k`` (bilinear) and drawn with ``k`` times larger
-    cells: the grid and the edge directions stay those of the features, the picture is
-    ``(k H, k W)``. ``min_size=None`` draws at the image's own size.
+    A star in a 2x2-pixel cell is invisible, so an image smaller than ``min_size`` is first
+    enlarged by an integer factor ``k`` (bilinear) and drawn with ``k`` times larger cells (the
+    same grid and directions, a ``(k H, k W)`` picture); ``min_size=None`` draws it as it is.
     """
     image = np.asarray(image)
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3)):

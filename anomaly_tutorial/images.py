@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from anomaly_tutorial.errors import InputError
+from anomaly_tutorial.errors import InputError, printable
 
 _CHANNELS = (1, 3)
 
@@ -21,9 +21,9 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
     """
     if isinstance(images, str | bytes | os.PathLike):
         raise InputError(
-            f"{name} is a path ({_shown(images)}), not an array of images; read the files "
-            "first with datasets.read_images(...), or wrap a detector to read them in batches: "
-            "streaming.Streamed(detector)."
+            f"{name} is a path ({printable(os.fsdecode(images))!r}), not an array of images; "
+            "read the files first with datasets.read_images(...), or wrap a detector to read "
+            "them in batches: streaming.Streamed(detector)."
         )
     try:
         array = np.asarray(images)
@@ -84,11 +84,6 @@ def as_images(images, *, name: str = "X") -> np.ndarray:
     return array
 
 
-def _shown(path) -> str:
-    text = os.fsdecode(path) if isinstance(path, bytes | os.PathLike) else path
-    return repr(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
-
-
 def size_pair(value, name: str) -> tuple[int, int]:
     """A size in pixels as ``(rows, columns)``: ``8`` -> ``(8, 8)``, ``(8, 4)`` stays; anything
     else is an :class:`~anomaly_tutorial.errors.InputError` naming the argument ``name``."""
@@ -109,9 +104,8 @@ def image_shape(images: np.ndarray) -> tuple[int, int, int]:
 
 
 def is_larger(images: np.ndarray, fitted_shape) -> bool:
-    """True if ``(n, H, W, ...)`` images are larger than the ``(h, w, c)`` a detector was fitted
-    on (at least as large on both sides, and not the same size): :mod:`~anomaly_tutorial.
-    tiling` scores them in tiles."""
+    """True if ``(n, H, W, ...)`` images are at least as large on both sides as the ``(h, w, c)``
+    a detector was fitted on, and not the same size: ``tiling.Tiled`` scores them in tiles."""
     (height, width), fitted = images.shape[1:3], tuple(fitted_shape[:2])
     return height >= fitted[0] and width >= fitted[1] and (height, width) != fitted
 

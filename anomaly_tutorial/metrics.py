@@ -1,16 +1,10 @@
 """Evaluation and threshold rules for anomaly detectors, built on ``sklearn.metrics`` (notebook 00).
 
-Conventions (the box in notebook 00):
-
-- labels: 0 = normal, 1 = anomaly; the anomaly is the *positive* class;
-- detectors follow scikit-learn: ``score_samples`` is higher for more *normal* images;
-- metrics take *anomaly scores*, higher = more anomalous: ``anomaly_scores(detector, X)`` is
-  ``-detector.score_samples(X)``;
-- every threshold rule returns a float ``t`` on anomaly scores, and an image is flagged as an
-  anomaly iff ``score > t``.
-
-Ranking metrics (AUROC, average precision) need no threshold. Choosing the threshold is a
-separate decision, made on validation data with one of the three rules here.
+Conventions (the box in notebook 00): labels are 0 = normal, 1 = anomaly (the *positive* class);
+detectors follow scikit-learn, ``score_samples`` is higher for more *normal* images; metrics take
+*anomaly scores*, higher = more anomalous (:func:`anomaly_scores`); a threshold ``t`` is on
+anomaly scores, and an image is flagged iff ``score > t``. Ranking metrics (AUROC, average
+precision) need no threshold.
 """
 
 import numpy as np
@@ -18,11 +12,8 @@ import sklearn.metrics
 
 
 def anomaly_scores(detector, X) -> np.ndarray:
-    """Anomaly scores, higher = more anomalous: ``-detector.score_samples(X)`` (notebook 00).
-
-    Works for any scikit-learn outlier detector (``OneClassSVM``, ``IsolationForest``, ...) and
-    for every detector in :mod:`anomaly_tutorial.detectors`.
-    """
+    """Anomaly scores, higher = more anomalous: ``-detector.score_samples(X)`` of any outlier
+    detector, scikit-learn's or :mod:`anomaly_tutorial.detectors`' (notebook 00)."""
     return -np.asarray(detector.score_samples(X), dtype=np.float64)
 
 
@@ -92,18 +83,15 @@ def _pixel_auroc(labels, masks, maps) -> float:
 
 
 def evaluate(labels, scores, masks=None, maps=None) -> dict:
-    """Threshold-free quality of anomaly ``scores`` against ``labels`` (notebook 00).
+    """Threshold-free quality of anomaly ``scores`` against ``labels`` (notebook 00), a dict:
 
-    Returns a dict with
-
-    - ``image_auroc``: ``roc_auc_score``, the chance that a random anomaly scores higher than a
-      random normal image (0.5 = guessing, 1 = perfect ranking);
-    - ``average_precision``: ``average_precision_score``, the area under the PR curve, whose
-      chance level is the share of anomalies;
-    - ``best_f1``: the highest F1 over all thresholds (an optimistic upper bound, because the
-      threshold is chosen on the test labels themselves);
-    - ``pixel_auroc`` (only when both ``masks`` ``(n, H, W)`` bool and ``maps`` ``(n, H, W)``
-      float are given): AUROC over all pixels of all images, anomalous pixel = positive.
+    - ``image_auroc``: the chance that a random anomaly scores higher than a random normal image
+      (0.5 = guessing, 1 = perfect ranking);
+    - ``average_precision``: the area under the PR curve, whose chance level is the share of
+      anomalies;
+    - ``best_f1``: the highest F1 over all thresholds (optimistic: chosen on these labels);
+    - ``pixel_auroc``, given ``masks`` (bool) and ``maps``, both ``(n, H, W)``: the AUROC over
+      all pixels of all images, anomalous pixel = positive.
     """
     labels, scores = _check_labels_scores(labels, scores)
     result = {
@@ -143,11 +131,8 @@ def confusion_at(labels, scores, threshold: float) -> dict:
 
 
 def per_defect_auroc(labels, scores, defects, normal: str = "good") -> dict:
-    """AUROC of each defect type against the normal images, ``{defect: auroc}``.
-
-    ``defects`` names each image's type: ``normal`` ("good") exactly where ``labels`` is 0.
-    Shows which kinds of anomaly a detector finds and which it misses.
-    """
+    """AUROC of each defect type against the normal images, ``{defect: auroc}``: which kinds of
+    anomaly a detector finds. ``defects`` names each image's type, ``normal`` where labels are 0."""
     labels, scores = _check_labels_scores(labels, scores)
     defects = np.asarray(defects)
     if defects.shape != labels.shape:

@@ -45,28 +45,22 @@ def _draw_contours(ax, mask) -> None:
             ax.plot(contour[:, 1], contour[:, 0], color=MASK_COLOR, linewidth=1)
 
 
-def _check_per_image(values, n_images: int, name: str):
-    if values is not None and len(values) != n_images:
-        raise ValueError(f"{name} must have one entry per image ({n_images}); got {len(values)}.")
-
-
-def _check_masks(masks, images):
-    if masks is None:
-        return None
-    masks = np.asarray(masks)
-    if masks.shape != images.shape[:3]:
+def _check_masks_and_titles(images, masks, titles) -> None:
+    if masks is not None and np.shape(masks) != images.shape[:3]:
         raise ValueError(
             f"masks must be shaped (n, H, W) = {images.shape[:3]} like the images; "
-            f"got shape {masks.shape}."
+            f"got shape {np.shape(masks)}."
         )
-    return masks
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(
+            f"titles must have one entry per image ({len(images)}); got {len(titles)}."
+        )
 
 
 def show_images(images, titles=None, masks=None, ncols=8, suptitle=None):
     """A grid of images, with defect masks outlined in red when given (notebook 00)."""
     images = as_images(images, name="images")
-    masks = _check_masks(masks, images)
-    _check_per_image(titles, len(images), "titles")
+    _check_masks_and_titles(images, masks, titles)
     if not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
     ncols = min(ncols, len(images))
@@ -74,15 +68,11 @@ def show_images(images, titles=None, masks=None, ncols=8, suptitle=None):
     height = nrows * PANEL + (0.35 * nrows if titles is not None else 0)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * PANEL, height), squeeze=False)
     for index, ax in enumerate(axes.ravel()):
-        if index >= len(images):
+        if index < len(images):
+            mask, title = (None if each is None else each[index] for each in (masks, titles))
+            _draw_image(ax, images[index], mask, title)
+        else:
             fig.delaxes(ax)
-            continue
-        _draw_image(
-            ax,
-            images[index],
-            None if masks is None else masks[index],
-            None if titles is None else titles[index],
-        )
     if suptitle is not None:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -97,11 +87,8 @@ def plot_hog(image, orientations=9, pixels_per_cell=None, cells_per_block=None, 
     picture = features.hog_picture(image, orientations, pixels, block)
     fig, (ax_image, ax_hog) = plt.subplots(1, 2, figsize=(2 * PANEL * 1.4, PANEL * 1.6))
     _draw_image(ax_image, image, title=title if title is not None else f"{height}x{width} image")
-    _draw_image(
-        ax_hog,
-        picture[..., np.newaxis],
-        title=f"HOG: {pixels[0]}x{pixels[1]} px/cell, {orientations} bins",
-    )
+    hog_title = f"HOG: {pixels[0]}x{pixels[1]} px/cell, {orientations} bins"
+    _draw_image(ax_hog, picture[..., np.newaxis], title=hog_title)
     fig.tight_layout()
     return fig
 
@@ -114,13 +101,11 @@ def plot_score_histogram(labels, scores, threshold=None, threshold_label=None, b
                          title=None, ax=None, density=False):  # fmt: skip
     """Histograms of the anomaly scores of normal and anomalous images (notebooks 00 to 05).
 
-    ``threshold`` draws the decision line (anomaly iff score > threshold); ``threshold_label``
-    says how it was chosen, e.g. ``"5 % of held-out normal images flagged"``. To compare rules,
-    pass ``threshold={label: value, ...}``: one line per rule. ``density=True`` scales each
-    class to area 1, so that a few normal images stay visible next to many anomalies (the
-    legend keeps the counts). The legend sits beside the axes of a figure drawn here, so it
-    never covers a bar; pass ``ax`` to draw into an existing grid (the legend then goes where
-    it hides the fewest bars). The figure is returned either way.
+    ``threshold`` draws the decision line (anomaly iff score > threshold), ``threshold_label``
+    says how it was chosen; ``threshold={label: value, ...}`` draws one line per rule.
+    ``density=True`` scales each class to area 1, so that a few normal images stay visible next
+    to many anomalies. The legend sits beside the axes, never over a bar; drawn into ``ax`` (of
+    an existing grid), it goes where it hides the fewest bars.
     """
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if labels.shape != scores.shape or scores.ndim != 1:
@@ -216,25 +201,18 @@ HEAT = _heat_colormap()
 def plot_anomaly_maps(images, maps, masks=None, titles=None, vmin=None, vmax=None):
     """Images (top row) and their anomaly maps as heat maps over them (bottom row) (notebook 03).
 
-    All maps of a figure share one colour scale (the colour bar), from ``vmin`` to ``vmax``
-    (default: the lowest and highest value of ``maps``), so colours compare across images.
-    Low values are transparent, so the image shows through. The red outline of the true defect
-    is drawn on the map only, so that the top row shows the defect itself, uncovered.
+    All maps share one colour scale, ``vmin`` to ``vmax`` (default: the range of ``maps``), so
+    colours compare across images; low values are transparent. The true defect is outlined on
+    the map only, so that the top row shows the defect itself, uncovered.
     """
     images = as_images(images, name="images")
     maps = np.asarray(maps, dtype=np.float64)
     if maps.shape != images.shape[:3]:
         raise ValueError(f"maps must be shaped (n, H, W) = {images.shape[:3]}; got {maps.shape}.")
-    masks = _check_masks(masks, images)
-    _check_per_image(titles, len(images), "titles")
+    _check_masks_and_titles(images, masks, titles)
     n_images = len(images)
-    fig, axes = plt.subplots(
-        2,
-        n_images,
-        figsize=(n_images * PANEL + 1.2, 2 * PANEL + 0.4),
-        squeeze=False,
-        layout="constrained",
-    )
+    size = (n_images * PANEL + 1.2, 2 * PANEL + 0.4)
+    fig, axes = plt.subplots(2, n_images, figsize=size, squeeze=False, layout="constrained")
     low = float(maps.min()) if vmin is None else float(vmin)
     high = float(maps.max()) if vmax is None else float(vmax)
     for index in range(n_images):
@@ -255,10 +233,8 @@ def plot_anomaly_maps(images, maps, masks=None, titles=None, vmin=None, vmax=Non
 
 
 def plot_history(history, title=None):
-    """Training curves: ``loss`` and, when present, ``val_loss`` per epoch (notebooks 02 to 04).
-
-    ``history`` is what Keras ``fit`` returns (or its ``.history`` dict).
-    """
+    """Training curves: ``loss`` and, when present, ``val_loss`` per epoch (notebooks 02 to 04)
+    of a Keras ``History`` (or its ``.history`` dict)."""
     curves = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or "loss" not in curves:
         raise ValueError("history must be a Keras History (or dict) with a 'loss' entry.")
@@ -282,12 +258,9 @@ BAR_LABEL_SIZE = 9
 
 
 def plot_bars(values_by_group, ylabel="AUROC", title=None, reference=None, ylim=None, xlabel=None):
-    """Grouped bar chart: ``{group: {series: value}}``, one bar per series in each group.
-
-    E.g. AUROC per defect type for seen vs unseen defects, or per method and dataset
-    (notebooks 01, 02 and 05). Missing values are left out. ``reference`` draws a dotted line,
-    e.g. 0.5 for chance-level AUROC; ``xlabel`` names what the groups are.
-    """
+    """Grouped bar chart of ``{group: {series: value}}``, one bar per series in each group, e.g.
+    AUROC per method and dataset (notebooks 01, 02 and 05); missing values are left out.
+    ``reference`` draws a dotted line, e.g. 0.5 for chance-level AUROC."""
     if not isinstance(values_by_group, Mapping) or not values_by_group:
         raise ValueError("values_by_group must be a non-empty {group: {series: value}} dict.")
     if not all(isinstance(values, Mapping) for values in values_by_group.values()):

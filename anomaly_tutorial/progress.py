@@ -1,15 +1,10 @@
 """Progress bars for long work: loading, training epochs, scoring (notebook 05).
 
-Bars are drawn by ``tqdm`` on stderr, and only when asked for, so that notebooks, logs and
-tests stay clean:
-
-- in Python, a detector's ``verbose=1`` shows its bars (``verbose=0``, the default, is silent);
-- the command line shows them when stderr is a terminal, unless ``--quiet`` is given
-  (within :func:`shown`, tqdm's ``disable=None`` draws on a terminal only);
-- ``ANOMALY_TUTORIAL_PROGRESS=1`` forces them on and ``=0`` off, whatever else says.
-
-In a notebook with ``ipywidgets`` installed, ``tqdm.auto`` draws widget bars; without it, text
-bars.
+Bars are drawn by ``tqdm`` on stderr, and only when asked for, so that notebooks, logs and tests
+stay clean: a detector's ``verbose=1`` shows its bars (``verbose=0``, the default, is silent);
+the command line shows them on a terminal unless ``--quiet`` is given (within :func:`shown`,
+tqdm's ``disable=None``); ``ANOMALY_TUTORIAL_PROGRESS=1`` forces them on and ``=0`` off, whatever
+else says. In a notebook with ``ipywidgets`` installed, ``tqdm.auto`` draws widget bars.
 """
 
 import contextlib

@@ -1,25 +1,22 @@
 """The reports the command line writes: a score run's CSV and overlays, and the benchmark's.
 
 ``anomaly-tutorial score`` writes the rows of :func:`~anomaly_tutorial.scoring.score_folder`
-as they come: :func:`write_overlays` draws each row's anomaly-map overlay, :func:`write_scores`
-writes its CSV line, into files staged by :func:`~anomaly_tutorial.outputs.staging`.
+as they come (:func:`write_score_run`). ``anomaly-tutorial benchmark`` writes ``benchmark.md``
+with its PNG figures, and the same numbers in ``benchmark.json`` for programs (notebook 05 reads
+the committed one)::
 
-``anomaly-tutorial benchmark`` writes ``benchmark.md`` with its PNG figures, and the same
-numbers in ``benchmark.json`` for programs (notebook 05 reads the committed one).
-
-    {"machine": ..., "mode": "full", "minutes": 14.2, "load_average": {"start": ..., "end": ...},
+    {"machine": ..., "mode": "full", "part": "test", "minutes": 14.2,
+     "load_average": {"start": ..., "end": ...},
      "rows": [{"dataset": ..., "detector": ..., "image_auroc": ..., ...}, ...],
      "per_kind": [{"dataset": ..., "detector": ..., "faint_stain": ..., ...}, ...]}
 
 ``rows`` are :func:`anomaly_tutorial.benchmark.rows`, ``per_kind`` are
-:func:`anomaly_tutorial.benchmark.per_kind_rows`. Fit times and speeds are wall-clock, so the
-load average (``os.getloadavg``: processes running or waiting for a core, over the last 1, 5
-and 15 minutes) is recorded with them: the benchmark alone adds 1 to 2 (two threads).
+:func:`anomaly_tutorial.benchmark.per_kind_rows`; ``load_average`` is
+:func:`anomaly_tutorial.benchmark.load_average` at the start and at the end.
 """
 
 import csv
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,20 +24,12 @@ from pathlib import Path
 import matplotlib
 
 from anomaly_tutorial import outputs, plots, tables
-from anomaly_tutorial.benchmark import Run, per_kind_rows, rows, run_benchmark
+from anomaly_tutorial.benchmark import Benchmark, per_kind_rows, rows, run_benchmark
 from anomaly_tutorial.errors import UsageError, printable
-from anomaly_tutorial.runtime import machine_description
 
 REPORT = "benchmark.md"
 #: The same numbers, for programs.
 RESULTS = "benchmark.json"
-
-
-def load_average() -> str | None:
-    """The load average over 1, 5 and 15 minutes, e.g. ``"1.9, 2.4, 3.1"`` (None on Windows)."""
-    if not hasattr(os, "getloadavg"):
-        return None
-    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def report_files(out_dir, dataset_names, detector_names) -> list[Path]:
@@ -53,83 +42,41 @@ def report_files(out_dir, dataset_names, detector_names) -> list[Path]:
 
 def benchmark_report(datasets, detectors, out_dir, *, quick=False, force=False,
                      progress=None) -> str:  # fmt: skip
-    """Run the benchmark (:func:`~anomaly_tutorial.benchmark.run_benchmark`), timed, and write
-    its report (:func:`write_report`); returns what ``anomaly-tutorial benchmark`` prints: the
-    table, the machine, the time and the load average, and where the report is."""
+    """Run the benchmark and write its report; returns what ``anomaly-tutorial benchmark``
+    prints: the table, the machine, the time and the load average, and where the report is."""
     outputs.check_targets(report_files(out_dir, datasets, detectors), force)  # before the work
-    load = {"start": load_average()}
-    started = time.perf_counter()
-    runs = run_benchmark(datasets, detectors, quick=quick, progress=progress)
-    minutes = (time.perf_counter() - started) / 60
-    load["end"] = load_average()
-    path = write_report(runs, out_dir, quick=quick, force=force, minutes=minutes, load=load)
-    lines = [tables.markdown_table(rows(runs)), ""]
-    lines.append(f"Measured on {machine_description()}, in {minutes:.1f} min.")
-    if load["end"] is not None:
-        lines.append(
-            f"Load average (1, 5, 15 min): {load['start']} at the start, {load['end']} at the end"
-        )
+    result = run_benchmark(datasets, detectors, quick=quick, progress=progress)
+    path = write_report(result, out_dir, force=force)
+    lines = [tables.markdown_table(rows(result.runs)), ""]
+    lines.append(f"Measured on {result.machine}, in {result.minutes:.1f} min.")
+    start, end = result.load["start"], result.load["end"]
+    if end is not None:
+        lines.append(f"Load average (1, 5, 15 min): {start} at the start, {end} at the end")
     lines.append(f"Report: {printable(path)} (numbers: {printable(path.with_name(RESULTS))})")
     return "\n".join(lines)
 
 
-def write_report(
-    runs: list[Run],
-    out_dir,
-    *,
-    quick: bool = False,
-    force: bool = False,
-    minutes: float | None = None,
-    load: dict | None = None,
-) -> Path:
+def write_report(result: Benchmark, out_dir, *, force: bool = False) -> Path:
     """Write ``out_dir/benchmark.md`` with its figures, and ``out_dir/benchmark.json``;
     returns the Markdown file's path.
 
-    ``minutes`` is the whole run's wall time and ``load`` the load averages measured with it,
-    ``{"start": ..., "end": ...}`` (:func:`load_average`); both are written when given. Existing
-    files are replaced only with ``force=True``, and only those this program wrote
+    Existing files are replaced only with ``force=True``, and only those this program wrote
     (:mod:`anomaly_tutorial.outputs`); nothing else in ``out_dir`` is touched.
     """
     out_dir = Path(out_dir)
-    report = out_dir / REPORT
-    names = [{run.row[key] for run in runs} for key in ("dataset", "detector")]
-    outputs.check_targets(report_files(out_dir, *names), force)
     matplotlib.use("Agg", force=False)
-
-    figures = []
-    for dataset in dict.fromkeys(run.row["dataset"] for run in runs):
-        dataset_runs = [run for run in runs if run.row["dataset"] == dataset]
-        labels = dataset_runs[0].labels
-        scores = {run.row["detector"]: run.scores for run in dataset_runs}
-        figures.append((f"roc_{dataset}.png", plots.plot_roc_pr(labels, scores, title=dataset)))
-        for run in dataset_runs:
-            if run.examples:
-                title = f"{run.row['detector']} on {dataset}"
-                figure = plots.plot_anomaly_maps(
-                    run.examples["images"],
-                    run.examples["maps"],
-                    run.examples["masks"],
-                    titles=run.examples["titles"],
-                )
-                figure.suptitle(title)
-                figures.append((f"maps_{run.row['detector']}_{dataset}.png", figure))
-    auroc = {}
-    for run in runs:
-        auroc.setdefault(run.row["dataset"], {})[run.row["detector"]] = run.row["image_auroc"]
-    bars = plots.plot_bars(auroc, ylabel="image AUROC", reference=0.5, ylim=(0, 1.08))
-    figures.append(("image_auroc.png", bars))
-    contents = {out_dir / name: outputs.figure_bytes(figure) for name, figure in figures}
-
-    mode = (
-        "quick mode (small data, few epochs: for checking, not for conclusions)"
-        if quick
-        else ("full mode")
-    )
-    machine = machine_description()
+    figures = _figures(result.runs)
+    contents = {out_dir / name: outputs.figure_bytes(figure) for name, figure in figures.items()}
+    mode = "quick mode (small data, few epochs: for checking, not for conclusions)"
+    per_kind = per_kind_rows(result.runs)
     lines = [
         "# Benchmark",
         "",
-        f"Measured on {machine}, {mode}.{_load_sentence(minutes, load)}",
+        f"Measured on {result.machine}, {mode if result.quick else 'full mode'}. Whole run "
+        f"{result.minutes:.1f} min. Load average (1, 5, 15 min) at the start "
+        f"{result.load['start']}, at the end {result.load['end']}: this benchmark alone adds 1 "
+        "to 2 (it runs two threads); more means other programs shared the cores, which slows "
+        "the fits and the scoring (`fit_seconds`, `images_per_second`), not the AUROCs.",
         "",
         "Every method is scored on the **test part** of each dataset; for the textures that is "
         "four defect kinds no setting was chosen on. The defaults were chosen on the "
@@ -139,59 +86,46 @@ def write_report(
         "`score_samples` throughput; `auroc_vs_hog` and `fit_time_vs_hog` are ratios to "
         "`hog_ocsvm` in this run.",
         "",
-        tables.markdown_table(rows(runs)),
-        "",
-        *_per_kind_section(runs),
-        *[f"![{name}]({name})" for name, _ in figures],
+        tables.markdown_table(rows(result.runs)),
         "",
     ]
-    contents[report] = "\n".join(lines).encode("utf-8")
+    if per_kind:
+        lines += ["Image AUROC per held-out defect kind of the textures:", ""]
+        lines += [tables.markdown_table(per_kind), ""]
+    lines += [*(f"![{name}]({name})" for name in figures), ""]
+    contents[out_dir / REPORT] = "\n".join(lines).encode("utf-8")
     results = {
-        "machine": machine,
-        "mode": "quick" if quick else "full",
+        "machine": result.machine,
+        "mode": "quick" if result.quick else "full",
         "part": "test",
-        "minutes": None if minutes is None else round(minutes, 1),
-        "load_average": load,
-        "rows": rows(runs),
-        "per_kind": per_kind_rows(runs),
+        "minutes": round(result.minutes, 1),
+        "load_average": result.load,
+        "rows": rows(result.runs),
+        "per_kind": per_kind,
     }
-    text = json.dumps(results, indent=1, default=_plain) + "\n"
-    contents[out_dir / RESULTS] = text.encode("utf-8")
+    contents[out_dir / RESULTS] = (json.dumps(results, indent=1) + "\n").encode("utf-8")
     outputs.write_files(contents, force)
-    return report
+    return out_dir / REPORT
 
 
-def _plain(value):
-    """NumPy numbers as Python numbers, for ``json``."""
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _load_sentence(minutes, load) -> str:
-    parts = []
-    if minutes is not None:
-        parts.append(f" Whole run {minutes:.1f} min.")
-    if load:
-        parts.append(
-            f" Load average (1, 5, 15 min) at the start {load.get('start')}, at the end "
-            f"{load.get('end')}: this benchmark alone adds 1 to 2 (it runs two threads); more "
-            "means other programs shared the cores, which slows the fits and the scoring "
-            "(`fit_seconds`, `images_per_second`), not the AUROCs."
-        )
-    return "".join(parts)
-
-
-def _per_kind_section(runs) -> list[str]:
-    table = per_kind_rows(runs)
-    if not table:
-        return []
-    return [
-        "Image AUROC per held-out defect kind of the textures:",
-        "",
-        tables.markdown_table(table),
-        "",
-    ]
+def _figures(runs) -> dict:
+    """``{file name: figure}``: per dataset the ROC and PR curves and each detector's anomaly
+    maps of a few anomalies, and the image AUROCs as bars."""
+    figures = {}
+    for dataset in dict.fromkeys(run.row["dataset"] for run in runs):
+        dataset_runs = [run for run in runs if run.row["dataset"] == dataset]
+        scores = {run.row["detector"]: run.scores for run in dataset_runs}
+        roc = plots.plot_roc_pr(dataset_runs[0].labels, scores, title=dataset)
+        figures[f"roc_{dataset}.png"] = roc
+        for run in (run for run in dataset_runs if run.examples):
+            figure = plots.plot_anomaly_maps(**run.examples)
+            figure.suptitle(f"{run.row['detector']} on {dataset}")
+            figures[f"maps_{run.row['detector']}_{dataset}.png"] = figure
+    auroc = {}
+    for run in runs:
+        auroc.setdefault(run.row["dataset"], {})[run.row["detector"]] = run.row["image_auroc"]
+    bars = plots.plot_bars(auroc, ylabel="image AUROC", reference=0.5, ylim=(0, 1.08))
+    return {**figures, "image_auroc.png": bars}
 
 
 # -- a score run: the CSV and the anomaly-map overlays ------------------------------------------

@@ -1,13 +1,8 @@
 """Score image files with a fitted detector, batch by batch: one row per image (notebook 05).
 
-:func:`score_folder` reads a batch of files, scores it, yields its rows and forgets it, so
-memory stays flat however many images there are. It is what ``anomaly-tutorial score`` runs::
-
-    for row in scoring.score_folder(detector, ["new_images/"]):
-        print(row.path, row.anomaly_score, row.label)
-
-Images of the detector's input size are scored in batches; larger ones are cut into tiles and
-scored from their stitched map (:class:`anomaly_tutorial.tiling.Tiled`); smaller ones are an error.
+:func:`score_folder` reads a batch of files, scores it, yields its rows and forgets it, so memory
+stays flat however many images there are; ``anomaly-tutorial score`` writes the rows as they come
+(:func:`anomaly_tutorial.report.write_score_run`).
 """
 
 from dataclasses import dataclass
@@ -26,13 +21,9 @@ from anomaly_tutorial.images import is_larger
 
 @dataclass(frozen=True)
 class ScoredImage:
-    """One row of :func:`score_folder`.
-
-    ``anomaly_score`` is ``-score_samples`` (higher = more anomalous); ``label`` is what
-    ``predict`` says, +1 normal or -1 anomaly; ``tiled`` tells whether the image was larger
-    than the detector's input and scored in tiles. ``image`` and ``anomaly_map`` (``(H, W)``)
-    are set only with ``maps=True``.
-    """
+    """One row of :func:`score_folder`: ``anomaly_score`` is ``-score_samples``, ``label`` what
+    ``predict`` says (+1 normal, -1 anomaly), ``tiled`` whether the image was larger than the
+    detector's input; ``image`` and its ``anomaly_map`` ``(H, W)`` come with ``maps=True``."""
 
     path: str
     anomaly_score: float
@@ -43,8 +34,7 @@ class ScoredImage:
 
 
 def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX_PIXELS, verbose=0):
-    """A :class:`ScoredImage` for every image file in ``paths``, in order, batch by batch
-    (notebook 05).
+    """A :class:`ScoredImage` for every image file in ``paths``, in order, batch by batch.
 
     Parameters
     ----------
@@ -55,18 +45,16 @@ def score_folder(detector, paths, *, batch_size=None, maps=False, max_pixels=MAX
     batch_size : int or None, default=None
         Images read and scored at a time; ``None`` picks a batch of at most 32 MB.
     maps : bool, default=False
-        Also return each image and its anomaly map (the detector must have ``anomaly_map``).
-        Each row then holds two arrays: keep only the rows you need.
+        Also return each image and its anomaly map (the detector must have maps); keep only
+        the rows you need.
     max_pixels : int, default=4096*4096
         Refuse larger images before decoding them.
     verbose : int, default=0
         1 shows a progress bar on stderr (see :mod:`anomaly_tutorial.progress`).
 
-    Returns
-    -------
-    iterator of ScoredImage
-        Path, anomaly score, label (and, with ``maps``, image and map). The detector, the
-        options and the files are checked at once; images are read as rows are asked for.
+    Images of the detector's input size are scored in batches, larger ones in tiles
+    (:class:`~anomaly_tutorial.tiling.Tiled`); smaller ones are an error. The detector, the
+    options and the files are checked at once; images are read as rows are asked for.
 
     Examples
     --------

@@ -1,15 +1,10 @@
 """Folders larger than memory: a detector fitted and scoring batch by batch (notebook 05).
 
 A detector takes arrays. :class:`Streamed` wraps it, as ``Pipeline`` wraps an estimator, and
-hands it image files a batch at a time (:class:`~anomaly_tutorial.datasets.ImageFiles`)::
-
-    detector = make_detector("patch_knn")
-    streaming.Streamed(detector).fit("my_parts/train/good")  # fits detector itself
-
-Training goes through the detector's own path (``_fit`` reads batches of the folder as it
-reads batches of an array), so a detector trained from a folder equals one trained from the
-same images as an array. Wrap a :class:`~anomaly_tutorial.tiling.Tiled` detector to train on
-the tiles of a folder of large photos.
+hands it image files a batch at a time; its ``fit`` reads batches of the folder as the
+detector's reads batches of an array, so a detector trained from a folder equals one trained
+from the same images as an array. Wrap a :class:`~anomaly_tutorial.tiling.Tiled` detector to
+train on the tiles of a folder of large photos.
 """
 
 from anomaly_tutorial.datasets.source import image_source
@@ -24,8 +19,7 @@ class Streamed(Wrapper):
     detector : detector of :mod:`anomaly_tutorial.detectors`, or a ``tiling.Tiled`` one
         Fitted in place by :meth:`fit`.
     **options
-        ``resize``, ``color`` and ``max_pixels`` of
-        :func:`~anomaly_tutorial.datasets.image_source`.
+        ``resize``, ``color`` and ``max_pixels`` of :func:`~anomaly_tutorial.datasets.image_source`.
 
     ``X`` is a folder, an image file, a list of them, an image source or an array.
 

@@ -1,26 +1,17 @@
 """Large images: cut into overlapping tiles, scored, and stitched back (notebook 05).
 
-A detector sees images of the size it was trained on, its input (``detector.image_shape_``).
-An inspection photo is often far larger, and its defects small, so shrinking it would erase
-them. Instead, the photo is cut into tiles of the input size that overlap (by half, by
-default), every tile's anomaly map is computed (in batches), and the maps are put back where
-their tiles came from, averaged where tiles overlap. The result is one map at the photo's full
-resolution. The image score comes from it with the detector's own reduction
-(``scores_from_maps``), applied to every window of the input size (on the tiles' grid): the
-photo scores as its worst window, so a small defect counts as much in a large photo as in an
-image of the input size. (The reduction of the whole map at once would drown it: a 30x30 blot
-in a 4096x4096 photo hardly changes the mean of the top 10 % of 16 million pixels.)
-
-A detector without anomaly maps scores every tile and takes the worst tile's score.
-
-A detector itself takes images of its input size only. :class:`Tiled` wraps it, as
-``Pipeline`` wraps an estimator: its ``score_samples``, ``predict`` and ``anomaly_map`` tile
-larger images, and its ``fit`` trains on the tiles of large normal images::
+A detector takes images of its input size (``detector.image_shape_``); shrinking a large
+inspection photo would erase its small defects. :class:`Tiled` wraps a detector, as ``Pipeline``
+wraps an estimator: it cuts a larger image into tiles of the input size that overlap (by half,
+by default), maps them in batches and averages the maps where tiles overlap, giving one map at
+the photo's resolution. The photo scores as its worst window of the input size (the detector's
+``scores_from_maps`` of every window on the tiles' grid), so a small defect counts as much in a
+large photo as in an image of the input size; reducing the whole map at once would drown it (a
+30x30 blot hardly changes the mean of the top 10 % of a 4096x4096 map). A detector without maps
+scores every tile, and the photo as its worst tile. ``fit`` trains on the tiles of large normal
+photos and sets the threshold ``offset_`` on the tiled scores of whole held-out photos::
 
     large = tiling.Tiled(make_detector("patch_knn"), tile=64).fit(photos)
-
-``fit`` holds out whole photos (never tiles of a photo it trains on) and sets the detector's
-threshold ``offset_`` on their tiled scores, the very scores ``predict`` compares with it.
 """
 
 from collections import OrderedDict
@@ -31,7 +22,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import progress
-from anomaly_tutorial.batching import BATCH_BYTES, MAX_BATCH, ArraySource, ImageSource, as_source
+from anomaly_tutorial.batching import ArraySource, ImageSource, as_source, images_per_batch
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.detectors.base import Wrapper
 from anomaly_tutorial.errors import InputError
@@ -63,11 +54,8 @@ def tile_grid(height: int, width: int, tile, stride=None) -> np.ndarray:
     >>> tile_grid(100, 70, tile=64).tolist()  # rows at 0, 32, 36; columns at 0, 6
     [[0, 0], [0, 6], [32, 0], [32, 6], [36, 0], [36, 6]]
     """
-    (tile_height, tile_width), (step_y, step_x) = (
-        size_pair(tile, "tile"),
-        size_pair(stride or default_stride(tile), "stride"),
-    )
-    rows, cols = tile_starts(height, tile_height, step_y), tile_starts(width, tile_width, step_x)
+    tile, stride = size_pair(tile, "tile"), size_pair(stride or default_stride(tile), "stride")
+    rows, cols = (tile_starts(*side) for side in zip((height, width), tile, stride, strict=True))
     return np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
@@ -80,10 +68,9 @@ def cut(image: np.ndarray, corners: np.ndarray, tile) -> np.ndarray:
 
 
 def _stitched(size, maps_and_corners, tile, stride) -> np.ndarray:
-    """A ``size`` map put together from tile maps cut at ``corners`` of :func:`tile_grid`,
-    averaged where they overlap. Averaging equal values changes nothing, so tiles cut from one
-    smooth map stitch back to exactly that map: stitching adds no seams. Tiles sit on a grid,
-    so how many cover a pixel is the product of how many cover its row and its column."""
+    """A ``size`` map from tile maps at ``corners`` of :func:`tile_grid`, averaged where they
+    overlap (averaging equal values adds no seams); tiles sit on a grid, so how many cover a
+    pixel is the product of how many cover its row and its column."""
     total, (height, width) = np.zeros(size, dtype=np.float64), tile
     for maps, corners in maps_and_corners:
         for tile_map, (top, left) in zip(maps, corners, strict=True):
@@ -100,8 +87,7 @@ def _stitched(size, maps_and_corners, tile, stride) -> np.ndarray:
 def _tile_batches(image, tile, stride, verbose):
     """Batches ``(tiles, corners)`` of one ``(H, W, C)`` image (or ``(H, W)`` map)."""
     corners = tile_grid(*image.shape[:2], tile, stride)
-    per_tile = 4 * int(np.prod(tile)) * (image.shape[2] if image.ndim == 3 else 1)
-    size = int(np.clip(BATCH_BYTES // per_tile, 1, MAX_BATCH))
+    size = images_per_batch((*tile, *image.shape[2:]))
     with progress.bar(
         total=len(corners), description="  tiles", unit="tile", verbose=verbose, leave=False
     ) as bar:
@@ -112,8 +98,7 @@ def _tile_batches(image, tile, stride, verbose):
 
 
 class Tiled(Wrapper):
-    """A detector that scores and maps images larger than its input in tiles, and trains on
-    the tiles of large normal images (notebook 05).
+    """A detector that scores, maps and trains on images larger than its input, in tiles.
 
     Parameters
     ----------
@@ -125,8 +110,8 @@ class Tiled(Wrapper):
     stride : int, (int, int) or None, default=None
         Pixels between neighbouring tiles; ``None`` is half a tile.
 
-    Images of the detector's input size go to the detector as they are, smaller ones are an
-    error; a larger one scores as its worst window of the input size (see the module).
+    Images of the detector's input size go to the detector as they are; smaller ones are an
+    error.
 
     Examples
     --------
@@ -143,11 +128,8 @@ class Tiled(Wrapper):
         self.tile, self.stride = tile, stride
 
     def fit(self, X, y=None):
-        """Fit the detector on the tiles of the large normal images ``X``; returns self.
-
-        The images are split into a part to train on and a held-out part (whole images, as
-        ``fit`` splits them); ``offset_`` is set on the held-out images' tiled scores.
-        """
+        """Fit the detector on the tiles of the large normal images ``X`` and set ``offset_`` on
+        the tiled scores of held-out whole images; returns self."""
         return self._fit_source(ArraySource(X), y)
 
     def _fit_source(self, source, y=None):
@@ -165,21 +147,18 @@ class Tiled(Wrapper):
         images = as_images(X)
         return images, is_larger(images, self.detector.image_shape_)
 
-    def _maps_score(self) -> bool:
-        return isinstance(self.detector, MapDetector) and self.detector.maps_give_scores()
-
     def score_samples(self, X) -> np.ndarray:
         """``score_samples`` of the detector; a larger image scores as its worst window."""
         images, larger = self._images(X)
         if not larger:
             return self.detector.score_samples(images)
-        if self._maps_score():  # one pass: the stitched map, reduced window by window
+        if isinstance(self.detector, MapDetector) and self.detector.maps_give_scores():
+            # one pass: the stitched map, reduced window by window
             return self.scores_from_maps(self.anomaly_map(images))
         return np.array([self._worst(image, self.detector.score_samples) for image in images])
 
     def anomaly_map(self, X) -> np.ndarray:
-        """Anomaly maps ``(n, H, W)``; of larger images, the tiles' maps stitched together
-        (averaged where tiles overlap; one image's map is accumulated at a time)."""
+        """Anomaly maps ``(n, H, W)``; of larger images, their tiles' maps stitched together."""
         images, larger = self._images(X)
         if not larger:
             return self.detector.anomaly_map(images)
@@ -192,8 +171,7 @@ class Tiled(Wrapper):
         return maps
 
     def scores_from_maps(self, maps) -> np.ndarray:
-        """``score_samples`` from maps of :meth:`anomaly_map`: the detector's reduction of
-        every window of the input size, and the worst window's score."""
+        """``score_samples`` from maps of :meth:`anomaly_map`: the worst window's score."""
         maps = np.asarray(maps)
         if not is_larger(maps, self.detector.image_shape_):
             return self.detector.scores_from_maps(maps)
@@ -206,7 +184,7 @@ class Tiled(Wrapper):
 
 
 class Tiles(ImageSource):
-    """The overlapping tiles of every image of a source, to train a detector on (notebook 05).
+    """The overlapping tiles of every image of a source: what :class:`Tiled` trains on.
 
     Parameters
     ----------
@@ -217,9 +195,8 @@ class Tiles(ImageSource):
     stride : int, (int, int) or None, default=None
         Pixels between neighbouring tiles; ``None`` is half a tile.
 
-    What :class:`Tiled` trains a detector on. Decoded images are kept for reuse up to
-    ``CACHE_BYTES``; beyond that, tiles of shuffled batches re-read their images (slower,
-    but memory stays bounded).
+    Decoded images are kept for reuse up to ``CACHE_BYTES``; beyond that, tiles of shuffled
+    batches re-read their images (slower, but memory stays bounded).
 
     Examples
     --------
@@ -273,7 +250,6 @@ __all__ = [
     "Tiles",
     "cut",
     "default_stride",
-    "is_larger",
     "tile_grid",
     "tile_starts",
 ]

@@ -10,7 +10,7 @@ from anomaly_tutorial.detectors import labeled_regressor
 
 @pytest.fixture(scope="module")
 def runs():
-    return benchmark.run_benchmark(["grass"], ["hog_ocsvm", "deep_svdd"], quick=True)
+    return benchmark.run_benchmark(["grass"], ["hog_ocsvm", "deep_svdd"], quick=True).runs
 
 
 def test_rows_are_measured_on_the_test_part_with_ratios_to_hog(runs):
