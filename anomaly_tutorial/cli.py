@@ -200,8 +200,7 @@ def _train(arguments) -> int:
 
 
 def _new_detector(arguments):
-    """The detector ``train`` fits, from ``--detector``, ``--quick``, ``--false-alarm-rate``,
-    ``--epochs`` and ``--batch-size``."""
+    """The detector ``train`` fits, from its options."""
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
     if arguments.detector in SUPERVISED:
