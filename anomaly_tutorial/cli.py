@@ -39,19 +39,14 @@ def main(argv=None) -> int:
     try:
         with progress.shown(not quiet):
             return arguments.handler(arguments) or 0
-    except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
-        return _error(arguments.command, str(error))
-    except OSError as error:  # the system's refusal: a full disk, a read-only place, ...
-        return _error(arguments.command, system_error(error))
+    except (AnomalyTutorialError, OSError) as error:  # the user's or the system's; else a bug
+        message = system_error(error) if isinstance(error, OSError) else str(error)
+        message = " ".join(printable(message).split())
+        print(f"anomaly-tutorial {arguments.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("anomaly-tutorial: interrupted", file=sys.stderr)
         return 130
-
-
-def _error(command: str, message: str) -> int:
-    message = " ".join(printable(message).split())
-    print(f"anomaly-tutorial {command}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,7 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--out",
         type=Path,
-        default=None,
         help="write OUT/textures and OUT/glyphs (default: data/ in a checkout of the course; "
         "for an installed package, the user cache: $ANOMALY_TUTORIAL_DATA, else "
         "~/.cache/anomaly_tutorial)",
