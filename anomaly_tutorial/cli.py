@@ -1,26 +1,15 @@
 """The ``anomaly-tutorial`` command (also ``python -m anomaly_tutorial``), notebook 05.
 
-    anomaly-tutorial benchmark [--quick] [--datasets ...] [--detectors ...] [--out reports]
-                               (writes OUT/benchmark.md, its figures and OUT/benchmark.json)
-    anomaly-tutorial train --detector NAME --data FOLDER --out MODEL_DIR
-                           [--epochs N] [--batch-size B] [--tile SIZE]
-    anomaly-tutorial score --model MODEL_DIR PATH... [--out scores.csv] [--maps DIR]
-    anomaly-tutorial make-data [--out DIR] [--force]
-    anomaly-tutorial lab [--reset] [--no-start]
-
-``train`` and ``score`` read the images in batches, so memory does not grow with their number;
-images larger than the model's input are scored in tiles (``train --tile SIZE`` trains on tiles
-of large images). In a terminal, long steps show progress bars on stderr; ``--quiet`` turns
-them, and the step lines, off.
-
-Mistakes (unknown names, missing or empty folders, wrong image sizes, a folder that is not a
-saved model) end with a one-line error and exit code 2; any other error is a bug and keeps its
-traceback. Every output is written under a temporary name and renamed, and ``--force``
-replaces only files this program wrote (:mod:`anomaly_tutorial.outputs`).
+Subcommands ``benchmark``, ``train``, ``score``, ``make-data`` and ``lab``, each a thin handler
+over the package (``--help`` lists their options). A mistake of the user's (unknown names,
+missing folders, wrong image sizes, a folder that is not a saved model) or a refusal of the
+system (a full disk) ends with a one-line error and exit code 2; any other error is a bug and
+keeps its traceback. Progress bars and step lines go to stderr; ``--quiet`` turns them off.
 """
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from anomaly_tutorial import runtime  # noqa: F401 (configures TensorFlow before Keras loads)
@@ -45,23 +34,19 @@ def main(argv=None) -> int:
         parser.print_help()
         return EXIT_USAGE
     quiet = getattr(arguments, "quiet", False)
-    arguments.say = (lambda message: None) if quiet else _say
+    # One line per step, flushed: readable in a terminal, a log file or CI alike.
+    arguments.say = (lambda message: None) if quiet else partial(print, file=sys.stderr, flush=True)
     try:
         with progress.shown(not quiet):
             return arguments.handler(arguments) or 0
-    except AnomalyTutorialError as error:  # the user's mistake; anything else is a bug
-        return _error(arguments.command, str(error))
-    except OSError as error:  # the system's refusal: a full disk, a read-only place, ...
-        return _error(arguments.command, system_error(error))
+    except (AnomalyTutorialError, OSError) as error:  # the user's or the system's; else a bug
+        message = system_error(error) if isinstance(error, OSError) else str(error)
+        message = " ".join(printable(message).split())
+        print(f"anomaly-tutorial {arguments.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("anomaly-tutorial: interrupted", file=sys.stderr)
         return 130
-
-
-def _error(command: str, message: str) -> int:
-    message = " ".join(printable(message).split())
-    print(f"anomaly-tutorial {command}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,7 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--out",
         type=Path,
-        default=None,
         help="write OUT/textures and OUT/glyphs (default: data/ in a checkout of the course; "
         "for an installed package, the user cache: $ANOMALY_TUTORIAL_DATA, else "
         "~/.cache/anomaly_tutorial)",
@@ -187,11 +171,6 @@ def _max_pixels_argument(parser) -> None:
     )
 
 
-def _say(message: str) -> None:
-    # One line per step, flushed: readable in a terminal, a log file or CI alike.
-    print(message, file=sys.stderr, flush=True)
-
-
 def _benchmark(arguments) -> int:
     from anomaly_tutorial import report
 
@@ -215,8 +194,7 @@ def _train(arguments) -> int:
 
 
 def _new_detector(arguments):
-    """The detector ``train`` fits, from ``--detector``, ``--quick``, ``--false-alarm-rate``,
-    ``--epochs`` and ``--batch-size``."""
+    """The detector ``train`` fits, from its options."""
     from anomaly_tutorial.detectors import SUPERVISED, make_detector
 
     if arguments.detector in SUPERVISED:
@@ -244,8 +222,7 @@ def _new_detector(arguments):
 def _score(arguments) -> int:
     from anomaly_tutorial import persistence, report, scoring
 
-    detector = persistence.load(arguments.model)
-    maps = arguments.maps
+    detector, maps = persistence.load(arguments.model), arguments.maps
     rows = scoring.score_folder(  # lists and checks the files; reads them as rows are written
         detector, arguments.paths, maps=maps is not None, max_pixels=arguments.max_pixels
     )
@@ -273,16 +250,8 @@ def _lab(arguments) -> int:
     if arguments.no_start:
         return 0
     # 127.0.0.1 keeps the server off the network; Jupyter's token stays on (it prints the URL).
-    return subprocess.call(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--ip=127.0.0.1",
-            f"--notebook-dir={folder}",
-            f"--LabApp.default_url=/lab/tree/{workspace.FIRST_NOTEBOOK}",
-        ]
-    )
+    command = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={folder}"]
+    return subprocess.call([*command, f"--LabApp.default_url=/lab/tree/{workspace.FIRST_NOTEBOOK}"])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,6 @@
 """The package's own error types: a mistake in what the user gave, told in one line.
 
-Every one is a ``ValueError``, so ``except ValueError`` still catches them. The command line
-prints these as one line and exits with code 2; any other exception is a bug and keeps its
-traceback (notebook 05).
+All are ``ValueError``s. The command line prints them as one line and exits with code 2.
 """
 
 import os

@@ -1,9 +1,5 @@
-"""What a path is, in the words an error message needs: "a file", "a folder", "a symbolic link
-to a folder", "a FIFO (named pipe)", ...
-
-Found with ``lstat`` (and ``stat`` for a link's target), so nothing is ever opened: opening a
-FIFO blocks until someone writes into it.
-"""
+"""What a path is, in the words an error message needs ("a file", "a FIFO (named pipe)", ...),
+found without opening it (opening a FIFO blocks until someone writes into it)."""
 
 import os
 import stat
@@ -24,8 +20,8 @@ def kind(mode: int) -> str:
 
 
 def describe(path) -> str:
-    """What ``path`` is: :func:`kind`, "a symbolic link to <kind>", "a broken symbolic link",
-    or "nothing" when there is nothing at ``path``."""
+    """:func:`kind` of ``path``, "a symbolic link to <kind>", "a broken symbolic link" or
+    "nothing"."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:

@@ -1,28 +1,16 @@
-"""Write output files without ever losing a user's file (the command line, notebook 05).
+"""Write output files without ever losing a user's file.
 
-Every file is written under a temporary name in its own folder and renamed at the end, so a
-failure leaves what was there before. Each folder written to keeps a small manifest,
-``.anomaly-tutorial-outputs.json``, with the name and checksum of every file this program
-wrote there. An existing file is replaced only with ``force=True``, and only if the manifest
-lists it unchanged: a file the user made, or edited since, is never replaced.
-
-Other programs and other runs may write the same names at the same time: a new name is taken
-with a rename that never replaces (:func:`rename_new`), and an existing file is moved aside and
-compared with what was there when the run opened it before it is replaced; either way, a file
-that appeared or changed meanwhile is kept and the run fails with an :class:`OutputError`. The
-manifest lists a file before it appears under its name, so a run killed half-way never leaves a
-file of ours unlisted; its temporary files (:mod:`anomaly_tutorial.temporaries`) are removed by
-the next run.
-
-:func:`write_files` writes files whose bytes are at hand; :func:`staging` lets a long command
-write its files as it goes (a CSV row by row, an overlay per batch) with the same promise:
-nothing appears under its real name until everything has been written. Whole folders (a saved
-model, the generated data) are written inside :func:`new_files_in` and renamed into place by
-:func:`replace_folder`, which replaces an earlier folder only once it was checked again.
+Every file is written under a temporary name in its own folder and renamed at the end with a
+rename that never replaces (:func:`rename_new`), so a failure, or another program writing the
+same name meanwhile, leaves what was there. Each folder written to keeps a manifest
+(:data:`MANIFEST`) with the checksum of every file this program wrote there: an existing file
+is replaced only with ``force=True`` and only if it is listed unchanged. A file is listed before
+it takes its name, so a run killed half-way never leaves a file of ours unlisted.
 """
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import hashlib
 import io
@@ -30,20 +18,21 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from anomaly_tutorial import filekinds, temporaries
+from anomaly_tutorial import filekinds
 from anomaly_tutorial.errors import OutputError
 
 MANIFEST = ".anomaly-tutorial-outputs.json"
+#: Temporary names are ``<PREFIX><pid>.<random>``: those a killed run left are removed by the
+#: next run writing there, once their process is gone. The "." makes image loaders skip them.
+PREFIX = ".anomaly-tutorial-tmp."
 
 
 def check_targets(paths, force: bool = False) -> None:
-    """Raise :class:`OutputError` unless every file in ``paths`` may be written.
-
-    Call it before long work, so that a mistake costs nothing. Folders that do not exist yet
-    are fine if they can be created; nothing is created or changed here.
-    """
+    """Raise :class:`OutputError` unless every file in ``paths`` may be written; call it before
+    long work. Creates and changes nothing."""
     for path in map(Path, paths):
         check_folder(path.parent, path)
         if path.is_dir():
@@ -60,12 +49,12 @@ def check_targets(paths, force: bool = False) -> None:
 
 
 def check_folder(folder, path=None) -> None:
-    """Raise :class:`OutputError` unless files can be written into ``folder``: it is a folder,
-    or can be made in the nearest folder that exists, and that is writable. ``path`` is the
-    file named in messages (default: ``folder``)."""
-    folder = Path(folder)
+    """Raise :class:`OutputError` unless ``folder`` is, or can be made in, a writable folder;
+    messages name ``path`` (default: ``folder``)."""
+    existing = Path(folder)
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
     path = folder if path is None else path
-    existing = _existing_ancestor(folder)
     if not existing.is_dir():
         what = filekinds.describe(existing)
         raise OutputError(f"Cannot write {path}: {existing} is {what}, not a folder.")
@@ -74,56 +63,56 @@ def check_folder(folder, path=None) -> None:
 
 
 def write_files(contents: dict, force: bool = False) -> None:
-    """Write ``{path: bytes}``: all checked first, each under a temporary name, then renamed.
-
-    The renames come last, after every file was written in full, so that a failure while
-    writing leaves every earlier file as it was.
-    """
+    """Write ``{path: bytes}``: all checked first, and renamed only once all are written."""
     check_targets(contents, force)
     with staging(force) as staged:
         for path, data in contents.items():
             staged.write(path, data)
 
 
-class Staging:
-    """Files written together: each under a temporary name in its own folder, and all renamed
-    to their real names by :meth:`commit`, or all removed by :meth:`discard`.
+@dataclasses.dataclass
+class _Staged:
+    """One staged file; ``found``: the checksum of what was at ``path`` when it was opened."""
 
-    Check the targets first (:func:`check_targets`). Only the names, not the contents, are kept
-    in memory, so a command can write any number of files. What is at each target when its file
-    is opened is remembered: :meth:`commit` never replaces a file that appeared or changed
-    since (another program's, or a second run's), and replaces an existing one only with
-    ``force`` and only if it is still this program's own, unchanged.
+    temporary: str
+    path: str
+    found: str | None
+    checksum: str | None = None
+
+
+class Staging:
+    """Files written under temporary names, all renamed to their names by :meth:`commit` or all
+    removed by :meth:`discard`; only the names are kept in memory.
+
+    :meth:`commit` never replaces a file that appeared or changed since it was opened (another
+    program's, or a second run's), and an existing one only with ``force`` and if it is ours.
     """
 
     def __init__(self, force: bool = False):
         self.force = force
-        self._staged = []  # _Staged entries, names as strings
+        self._staged = []
         self._created = []  # folders made for the files, to remove again on failure
         self._cleaned = set()  # folders already rid of stale temporary files
 
     @contextlib.contextmanager
     def open(self, path, text: bool = False):
-        """A binary stream (``text=True``: UTF-8 text, newlines as written) to write ``path``'s
-        contents into (its temporary file)."""
+        """A stream to write ``path``'s contents into: binary, or with ``text`` UTF-8 text with
+        newlines as written."""
         path = Path(path)
         check_targets([path], self.force)
         found = _checksum(path.read_bytes()) if path.exists() else None
-        self._created.extend(make_folders(path.parent))
+        self._created.extend(_make_folders(path.parent))
         if path.parent not in self._cleaned:
-            temporaries.remove_stale(path.parent)
+            _remove_stale(path.parent)
             self._cleaned.add(path.parent)
-        handle, temporary = temporaries.make_file(path.parent)
+        handle, temporary = _make_file(path.parent)
         self._staged.append(_Staged(temporary, str(path), found))
         with _naming(path), os.fdopen(handle, "wb") as stream:
-            if not text:
-                yield stream
-                return
-            with io.TextIOWrapper(stream, encoding="utf-8", newline="") as text_stream:
-                yield text_stream
+            wrapped = io.TextIOWrapper(stream, encoding="utf-8", newline="") if text else None
+            with wrapped or contextlib.nullcontext(stream) as opened:
+                yield opened
 
     def write(self, path, data: bytes) -> None:
-        """Write the bytes ``data`` as ``path``."""
         with self.open(path) as stream:
             stream.write(data)
         self._staged[-1].checksum = _checksum(data)
@@ -131,9 +120,9 @@ class Staging:
     def commit(self) -> None:
         """List every file in its folder's manifest, then rename each to its real name.
 
-        The manifest comes first: a crash in between leaves a listed file not yet there, never
-        a file of ours that ``--force`` would refuse to replace. A file replaced is listed with
-        both checksums until it is.
+        Listed first: a crash in between leaves a listed file not yet there, never a file of
+        ours that ``--force`` would refuse to replace. A file being replaced is listed with both
+        checksums until it is.
         """
         by_folder = {}
         for staged in self._staged:
@@ -166,19 +155,8 @@ class Staging:
         for staged in self._staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(staged.temporary)
-        for folder in reversed(self._created):  # only the folders made here, if still empty
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(self._created)
         self._staged = []
-
-
-class _Staged:
-    """One file of a :class:`Staging`: where it is written, where it goes, and the checksum
-    of what was at its real name when it was opened (None: nothing was)."""
-
-    def __init__(self, temporary: str, path: str, found: str | None):
-        self.temporary, self.path, self.found = temporary, path, found
-        self.checksum = None
 
 
 @contextlib.contextmanager
@@ -194,19 +172,25 @@ def staging(force: bool = False):
 
 
 def _expose(staged: _Staged) -> None:
-    """Rename a written file to its real name: a new name with a rename that never replaces;
-    an existing file is first moved aside and compared with what was there at the start."""
+    """Rename a written file to its real name; an existing file is first moved aside and
+    compared with what was there when the file was opened."""
     path = Path(staged.path)
     aside = None
     if staged.found is not None:
-        aside = temporaries.new_name(path.parent)
+        aside = _new_name(path.parent)
         try:
             rename_new(path, aside)
         except FileNotFoundError:  # removed meanwhile: nothing to replace any more
             aside = None
         else:
-            if not _holds(aside, staged.found):
-                _put_back(aside, path)
+            if not _ours(aside, [staged.found]):
+                try:
+                    rename_new(aside, path)
+                except FileExistsError:
+                    raise OutputError(
+                        f"{path} was changed by another program twice while this one ran; "
+                        f"the first version was kept as {aside}."
+                    ) from None
                 raise OutputError(
                     f"{path} was changed by another program while this one ran; it was left "
                     "as it is and nothing was written to it."
@@ -226,8 +210,8 @@ def _expose(staged: _Staged) -> None:
 
 @contextlib.contextmanager
 def _naming(path: Path):
-    """An ``OSError`` without a file name (a write on a full disk) names ``path``, the file
-    the user asked for, not its temporary name."""
+    """An ``OSError`` without a file name (a write on a full disk) names ``path``, not the
+    temporary file."""
     try:
         yield
     except OSError as error:
@@ -236,55 +220,37 @@ def _naming(path: Path):
         raise OSError(error.errno, error.strerror, str(path)) from error
 
 
-def _holds(path: Path, checksum: str) -> bool:
-    return path.is_file() and not path.is_symlink() and _checksum(path.read_bytes()) == checksum
-
-
-def _put_back(aside: Path, path: Path) -> None:
-    try:
-        rename_new(aside, path)
-    except FileExistsError:
-        raise OutputError(
-            f"{path} was changed by another program twice while this one ran; the first "
-            f"version was kept as {aside}."
-        ) from None
-
-
 @contextlib.contextmanager
 def new_files_in(folder):
-    """A temporary folder inside ``folder`` to write new files and folders into, removed at the
-    end with whatever is left in it; ``folder`` and its missing parents are made, and removed
-    again if the block fails (when empty). What killed runs left there goes first."""
-    created = make_folders(folder)
+    """A temporary folder in ``folder`` to write new files into, removed at the end with what is
+    left in it. ``folder`` and its missing parents are made, and removed again (if empty) when
+    the block fails; what killed runs left there is removed first."""
+    created = _make_folders(folder)
     try:
-        temporaries.remove_stale(folder)
-        staging = temporaries.make_folder(folder)
+        _remove_stale(folder)
+        staged = Path(tempfile.mkdtemp(prefix=_prefix(), dir=folder))
+        os.chmod(staged, 0o777 & ~_umask())  # the user's mode, not tempfile's 0700
         try:
-            yield staging
+            yield staged
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(staged, ignore_errors=True)
     except BaseException:
-        for made in reversed(created):
-            with contextlib.suppress(OSError):
-                made.rmdir()
+        _remove_empty(created)
         raise
 
 
 def replace_folder(new, target, check_old=None) -> None:
     """Rename the folder ``new`` to ``target``, replacing an earlier ``target`` safely.
 
-    The earlier folder (a real folder: a file or a link there is never replaced) is first moved
-    aside, to a temporary name beside it, and ``check_old(aside)`` runs there: if it raises
-    (say, files that are not ours appeared in it meanwhile), the folder is put back and the
-    error goes on. Otherwise ``new`` takes the name
-    and the earlier folder is deleted. Renames never replace anything: if another program
-    creates ``target`` meanwhile, ``FileExistsError`` (``filename2``: where the earlier folder
-    was kept, if there was one).
+    An earlier folder (never a file or a link) is moved aside first and ``check_old(aside)``
+    runs there; if it raises, the folder is put back. Otherwise ``new`` takes the name and the
+    earlier folder is deleted. If another program creates ``target`` meanwhile:
+    ``FileExistsError``, with ``filename2`` where the earlier folder was kept (if any).
     """
     new, target = Path(new), Path(target)
     aside = None
-    if target.is_dir() and not target.is_symlink():  # anything else: never replaced
-        aside = temporaries.new_name(target.parent)
+    if target.is_dir() and not target.is_symlink():
+        aside = _new_name(target.parent)
         rename_new(target, aside)
         try:
             if check_old is not None:
@@ -302,18 +268,16 @@ def replace_folder(new, target, check_old=None) -> None:
 
 
 def rename_new(source, target) -> None:
-    """Rename ``source`` (a file or a folder) to ``target``, which must not exist.
+    """Rename the file or folder ``source`` to ``target``; ``FileExistsError`` if it exists.
 
-    Never replaces anything, not even an empty folder or a file created a moment ago by another
-    program: on Linux the kernel checks and renames in one step (``renameat2`` with
-    ``RENAME_NOREPLACE``); elsewhere a file is hard-linked then unlinked (the link fails if the
-    name exists) and a folder is renamed after a last check. Raises ``FileExistsError`` if
-    ``target`` exists.
+    Never replaces anything, not even a file created a moment ago by another program: on Linux
+    the kernel checks and renames in one step (``renameat2`` with ``RENAME_NOREPLACE``);
+    elsewhere a file is hard-linked then unlinked and a folder renamed after a last check.
     """
     source, target = os.fsencode(source), os.fsencode(target)
-    renameat2 = getattr(_libc(), "renameat2", None)
+    renameat2 = getattr(_LIBC, "renameat2", None)
     if renameat2 is not None:
-        if renameat2(_AT_FDCWD, source, _AT_FDCWD, target, _RENAME_NOREPLACE) == 0:
+        if renameat2(-100, source, -100, target, 1) == 0:  # AT_FDCWD, RENAME_NOREPLACE
             return
         code = ctypes.get_errno()
         if code not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: a file system without it
@@ -327,22 +291,11 @@ def rename_new(source, target) -> None:
     os.unlink(source)
 
 
-_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
-
-
-def _libc():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - a Linux without a C library at hand
-        return None
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def figure_bytes(figure, dpi: int = 100) -> bytes:
     """A matplotlib figure as PNG bytes (closed afterwards), ready for :func:`write_files`."""
-    import io
-
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -353,9 +306,8 @@ def figure_bytes(figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def make_folders(folder: Path) -> list[Path]:
-    """Make ``folder`` and its missing parents; return those made, outermost first (to remove
-    them again, innermost first, if the work fails)."""
+def _make_folders(folder) -> list[Path]:
+    """Make ``folder`` and its missing parents; return those made, outermost first."""
     folder = Path(folder)
     missing = []
     while not folder.exists():
@@ -366,10 +318,10 @@ def make_folders(folder: Path) -> list[Path]:
     return missing[::-1]
 
 
-def _existing_ancestor(folder: Path) -> Path:
-    while not os.path.lexists(folder) and folder != folder.parent:
-        folder = folder.parent
-    return folder
+def _remove_empty(folders) -> None:
+    for folder in reversed(folders):  # innermost first, and only if still empty
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _manifest(folder: Path) -> dict:
@@ -384,10 +336,14 @@ def _checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _ours(path: Path) -> bool:
+def _ours(path: Path, checksums=None) -> bool:
+    """Whether ``path`` is a regular file with one of ``checksums`` (default: those the
+    manifest lists for it)."""
     if path.is_symlink() or not path.is_file():
         return False
-    return _checksum(path.read_bytes()) in _checksums(_manifest(path.parent).get(path.name))
+    if checksums is None:
+        checksums = _checksums(_manifest(path.parent).get(path.name))
+    return _checksum(path.read_bytes()) in checksums
 
 
 def _checksums(entry) -> list:
@@ -397,9 +353,8 @@ def _checksums(entry) -> list:
 
 def _record(folder: Path, add=None, only=None, drop=None) -> set:
     """Update the manifest: ``add`` a checksum to a name's (about to be renamed in), list
-    ``only`` this one (renamed in), ``drop`` one (not renamed in after all). Whatever another
-    run listed meanwhile stays listed: a file is never left unlisted by a race. Returns the
-    names whose checksum ``add`` added (it was not listed yet)."""
+    ``only`` this one (renamed in), ``drop`` one (not renamed in after all). What another run
+    listed meanwhile stays listed. Returns the names whose checksum ``add`` added."""
     entries = _manifest(folder)
     added = set()
     for name, checksum in (add or {}).items():
@@ -418,7 +373,7 @@ def _record(folder: Path, add=None, only=None, drop=None) -> set:
         if isinstance(listed, list):
             listed = list(dict.fromkeys(listed))
             entries[name] = listed[0] if len(listed) == 1 else listed
-    handle, temporary = temporaries.make_file(folder)
+    handle, temporary = _make_file(folder)
     try:
         with _naming(folder / MANIFEST), os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(entries, stream, indent=1, sort_keys=True)
@@ -430,13 +385,75 @@ def _record(folder: Path, add=None, only=None, drop=None) -> set:
     return added
 
 
+def _prefix() -> str:
+    return f"{PREFIX}{os.getpid()}."
+
+
+def _make_file(folder) -> tuple[int, str]:
+    """A new temporary file in ``folder``: ``(open descriptor, path)``. Its mode is the user's
+    (``0666 & ~umask``, not tempfile's 0600), since it is renamed to its real name at the end."""
+    handle, path = tempfile.mkstemp(prefix=_prefix(), dir=folder)
+    try:
+        os.fchmod(handle, 0o666 & ~_umask())
+    except BaseException:
+        os.close(handle)
+        os.unlink(path)
+        raise
+    return handle, path
+
+
+def _new_name(folder) -> Path:
+    """A temporary name in ``folder`` that nothing has yet, for :func:`rename_new` (which
+    reports it if it was taken meanwhile)."""
+    return Path(folder, tempfile.mktemp(prefix=_prefix(), dir=""))
+
+
+def _remove_stale(folder) -> None:
+    """Remove from ``folder`` the temporary files and folders of processes that are gone (not
+    a symbolic link, nor what this user may not remove)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(PREFIX) or entry.is_symlink():
+            continue
+        pid = entry.name[len(PREFIX) :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's process
+        return True
+    except OSError:  # ProcessLookupError: gone (or not a valid process id here)
+        return False
+    return True
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells it."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: set and put back (not thread-safe, but brief)
+    os.umask(mask)
+    return mask
+
+
 __all__ = [
     "MANIFEST",
-    "Staging",
+    "PREFIX",
     "check_folder",
     "check_targets",
     "figure_bytes",
-    "make_folders",
     "new_files_in",
     "rename_new",
     "replace_folder",

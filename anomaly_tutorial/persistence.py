@@ -1,20 +1,11 @@
 """Save a fitted detector to a folder and load it back, as plain data (notebook 05).
 
-A model folder holds two files:
-
-- ``detector.json``: the format and version, the registry name of the detector, its
-  constructor parameters, the image shape it was fitted on, and its fitted numbers and strings
-  (``offset_``, the threshold, among them);
-- ``arrays.npz``: its fitted arrays and the weights of its networks, read with
-  ``allow_pickle=False``.
-
-Each detector declares what its fitted state is made of (``_state_spec``, with the types of
-:mod:`anomaly_tutorial.detectors.state`); this module stores what the detector gives it and
-hands back only what passes that declaration. A network is never read from the folder: the
-detector rebuilds it from its parameters with its own builder, and only the weights are loaded,
-each checked against the built network's shape. Nothing from the folder is imported, unpickled
-or deserialised as code, no file outside the folder is read (symbolic and hard links are
-refused), and sizes are checked before anything large is read.
+A model folder holds ``detector.json`` (format, version, detector name, parameters, image shape,
+fitted numbers and strings) and ``arrays.npz`` (fitted arrays and network weights). Loading
+hands the detector only what passes its declared state (``_state_spec``, the types of
+:mod:`anomaly_tutorial.detectors.state`); networks are rebuilt from the parameters and only
+their weights are read. Nothing from the folder runs as code (no pickle, no Keras config), no
+file outside it is read (links are refused), and sizes are checked before anything large is read.
 """
 
 import io
@@ -36,26 +27,25 @@ VERSION = 4
 META, ARRAYS = "detector.json", "arrays.npz"
 #: The largest image side a saved detector may declare (larger images are scored in tiles).
 MAX_SIDE = 1024
-#: The largest ``detector.json`` this module reads, and the most bytes ``arrays.npz`` may take,
-#: on disk and unpacked (sizes read from its headers first): the course's largest model needs
-#: a few MB, and loading any folder stays under 1 GB of memory, TensorFlow included
-#: (``benchmarks/bench_hostile_load.py``).
+#: The largest ``detector.json`` read, and the most bytes ``arrays.npz`` may take on disk and
+#: unpacked: the course's largest model needs a few MB, and loading any folder stays under 1 GB
+#: of memory, TensorFlow included (``benchmarks/bench_hostile_load.py``).
 MAX_META_BYTES, MAX_ARRAYS_BYTES = 2**20, 128 * 2**20
 
 
 def save(detector, path, *, force: bool = False) -> Path:
-    """Save a fitted ``detector`` to the folder ``path`` and return it.
+    """Save a fitted ``detector`` to the folder ``path`` (new or empty) and return it.
 
-    ``path`` must not exist or be an empty folder. ``force=True`` replaces a model folder that
-    this function wrote, but never one that holds other files. Everything is written to a
-    temporary folder next to ``path`` and renamed at the end, without ever replacing what
-    another program put there meanwhile, so a failure leaves what was there before. The
-    detector itself is not changed.
+    ``force=True`` replaces a model folder saved here, never one holding other files. The folder
+    is written beside ``path`` and renamed into place (:func:`outputs.replace_folder`), so a
+    failure, or another program writing there meanwhile, leaves what was there.
     """
     check_is_fitted(detector)
     path = Path(path)
     check_writable(path, force)
     import keras  # after anomaly_tutorial.runtime has configured the backend
+
+    from anomaly_tutorial import __version__
 
     values, weights = detector._get_state()
     arrays = {name: value for name, value in values.items() if isinstance(value, np.ndarray)}
@@ -68,7 +58,7 @@ def save(detector, path, *, force: bool = False) -> Path:
         "image_shape": [int(size) for size in detector.image_shape_],
         "params": _encode(detector.get_params(deep=False)),
         "state": _encode({k: v for k, v in values.items() if not isinstance(v, np.ndarray)}),
-        "versions": {"keras": keras.__version__, "anomaly_tutorial": _package_version()},
+        "versions": {"keras": keras.__version__, "anomaly_tutorial": __version__},
     }
     with outputs.new_files_in(path.parent) as staging:
         try:
@@ -82,7 +72,7 @@ def save(detector, path, *, force: bool = False) -> Path:
                 f"; the model it replaced is kept in {error.filename2}" if error.filename2 else ""
             )
             raise ModelFolderError(
-                f"Cannot save to {path}: another program created it while saving{kept or ''}."
+                f"Cannot save to {path}: another program created it while saving{kept}."
             ) from None
         except OSError as error:
             raise ModelFolderError(f"Cannot save to {path}: {error.strerror or error}.") from None
@@ -90,8 +80,7 @@ def save(detector, path, *, force: bool = False) -> Path:
 
 
 def _check_only_ours(folder: Path, path: Path) -> None:
-    """Raise unless ``folder`` (the model at ``path``, moved aside to be replaced) still holds
-    only the files :func:`save` writes."""
+    """Raise unless ``folder`` (``path`` moved aside to be replaced) holds only our files."""
     if not {entry.name for entry in folder.iterdir()} <= {META, ARRAYS}:
         raise ModelFolderError(f"Cannot replace {path}: other files appeared in it while saving.")
 
@@ -102,7 +91,10 @@ def load(path):
     meta = read_metadata(path)
     meta_file = path / META
     cls = detector_class(meta["detector"])
-    detector = _new_detector(cls, _decode(meta["params"], meta_file), meta_file)
+    try:  # scikit-learn's InvalidParameterError is both a ValueError and a TypeError
+        detector = cls._from_params(_decode(meta["params"]))
+    except (ValueError, TypeError) as error:
+        raise ModelFolderError(f"{meta_file}: {_first_line(error)}") from None
     detector.image_shape_ = tuple(meta["image_shape"])
     arrays = _read_arrays(path / ARRAYS)
     values = {**meta["state"], **{k: v for k, v in arrays.items() if "." not in k}}
@@ -138,11 +130,8 @@ def load(path):
 
 
 def read_metadata(path) -> dict:
-    """``detector.json`` of a model folder, after checking that it is one of ours.
-
-    Checks the format, the version, the detector name, the image shape, and that the
-    parameters and state are JSON objects.
-    """
+    """``detector.json`` of a model folder, with its format, version, detector name and image
+    shape checked, and its parameters and state JSON objects."""
     path = Path(path)
     meta_file = path / META
     try:
@@ -173,7 +162,18 @@ def read_metadata(path) -> dict:
         detector_class(name if isinstance(name, str) else "")
     except ValueError:
         raise ModelFolderError(f"{meta_file}: unknown detector {name!r:.60}.") from None
-    _check_image_shape(meta.get("image_shape"), meta_file)
+    shape = meta.get("image_shape")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(type(size) is int for size in shape)
+        or not 2 <= min(shape[:2]) <= max(shape[:2]) <= MAX_SIDE
+        or shape[2] not in (1, 3)
+    ):
+        raise ModelFolderError(
+            f"{meta_file}: image_shape must be [height, width, channels], with sides from 2 to "
+            f"{MAX_SIDE} and 1 or 3 channels; got {shape!r:.80}."
+        )
     for key in ("params", "state"):
         if not isinstance(meta.get(key), dict):
             raise ModelFolderError(f"{meta_file}: {key!r} must be a JSON object.")
@@ -181,10 +181,8 @@ def read_metadata(path) -> dict:
 
 
 def check_writable(path, force: bool = False) -> None:
-    """Raise :class:`ModelFolderError` unless :func:`save` may write to ``path``.
-
-    Never deletes or changes anything.
-    """
+    """Raise :class:`ModelFolderError` unless :func:`save` may write to ``path``; changes
+    nothing."""
     path = Path(path)
     try:
         parent = os.stat(path.parent)
@@ -226,36 +224,9 @@ def check_writable(path, force: bool = False) -> None:
         )
 
 
-def _package_version() -> str:
-    from anomaly_tutorial import __version__
-
-    return __version__
-
-
 def _first_line(error) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def _check_image_shape(shape, meta_file) -> None:
-    if (
-        not isinstance(shape, list)
-        or len(shape) != 3
-        or not all(type(size) is int for size in shape)
-        or not 2 <= min(shape[:2]) <= max(shape[:2]) <= MAX_SIDE
-        or shape[2] not in (1, 3)
-    ):
-        raise ModelFolderError(
-            f"{meta_file}: image_shape must be [height, width, channels], with sides from 2 to "
-            f"{MAX_SIDE} and 1 or 3 channels; got {shape!r:.80}."
-        )
-
-
-def _new_detector(cls, params, meta_file):
-    try:
-        return cls._from_params(params)
-    except (ValueError, TypeError) as error:  # scikit-learn's InvalidParameterError is both
-        raise ModelFolderError(f"{meta_file}: {_first_line(error)}") from None
 
 
 def _encode(value):
@@ -273,22 +244,21 @@ def _encode(value):
     raise TypeError(f"Cannot save a {type(value).__name__} as plain data: {value!r:.80}")
 
 
-def _decode(value, meta_file):
+def _decode(value):
+    """The inverse of :func:`_encode`."""
     if isinstance(value, list):
-        return [_decode(item, meta_file) for item in value]
+        return [_decode(item) for item in value]
     if isinstance(value, dict):
         if set(value) == {"tuple"} and isinstance(value["tuple"], list):
-            return tuple(_decode(item, meta_file) for item in value["tuple"])
-        return {key: _decode(item, meta_file) for key, item in value.items()}
+            return tuple(_decode(item) for item in value["tuple"])
+        return {key: _decode(item) for key, item in value.items()}
     return value
 
 
 def _read_file(file: Path, max_bytes: int, missing: str = "is missing") -> bytes:
     """The bytes of ``file``: a regular file with one name, inside its folder, not too large.
-
-    Opened without following a symbolic link and without blocking (a FIFO), then checked on
-    the open file itself, so that nothing can be swapped in between.
-    """
+    Opened without following links or blocking (a FIFO), then checked on the open file itself,
+    so that nothing can be swapped in between."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(file, flags)

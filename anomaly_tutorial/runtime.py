@@ -1,8 +1,7 @@
 """Run-time settings shared by every notebook: quiet logs, fixed threads, seeds, quick mode.
 
-This is the single place for such settings (introduced in notebook 00). Importing
-``anomaly_tutorial`` applies them, so import it *before* ``keras`` or ``tensorflow``: TensorFlow
-reads its log level and thread counts once, when it is first imported.
+Importing ``anomaly_tutorial`` applies them, so import it *before* ``keras`` or ``tensorflow``,
+which read their log level and thread counts once, when first imported (notebook 00).
 """
 
 import datetime
@@ -30,26 +29,22 @@ def flag(name: str) -> bool:
 QUICK = flag("ANOMALY_TUTORIAL_QUICK")
 
 _ENVIRONMENT = {
-    # 3 hides TensorFlow's C++ log lines below FATAL. TF 2.21 prints harmless ERROR-level lines
-    # on every fit ("NodeDef mentions attribute use_unbounded_threadpool ..."); Python errors
-    # are still raised as usual.
+    # 3 hides TensorFlow's C++ log lines below FATAL: TF 2.21 prints harmless ERROR-level lines
+    # on every fit ("NodeDef mentions attribute use_unbounded_threadpool ...").
     "TF_CPP_MIN_LOG_LEVEL": "3",
     # oneDNN's fused kernels change float round-off with the machine's CPU features; turning
     # them off keeps results identical across laptops (and silences TF's oneDNN notice).
     "TF_ENABLE_ONEDNN_OPTS": "0",
-    # TensorFlow's matrix products still call oneDNN's sgemm, which picks its kernels by the
-    # CPU's instruction set: the same training gave test AUROC 0.588 with AVX-512 and 0.582
-    # with AVX2. Capping it at AVX2 (every x86-64 laptop since about 2015) gives the same
-    # numbers on all of them, at some speed on AVX-512 machines.
+    # TensorFlow's matrix products still call oneDNN's sgemm, whose kernels follow the CPU: the
+    # same training gave test AUROC 0.588 with AVX-512 and 0.582 with AVX2. AVX2 (every x86-64
+    # laptop since about 2015) gives the same numbers on all of them.
     "DNNL_MAX_CPU_ISA": "AVX2",
     "TF_NUM_INTRAOP_THREADS": str(THREADS),
     "TF_NUM_INTEROP_THREADS": "1",
     # Deterministic kernels: same seed, same numbers.
     "TF_DETERMINISTIC_OPS": "1",
-    # TensorFlow's pooling allocator on the CPU. Without oneDNN, convolutions fed batch by batch
-    # from a keras.utils.PyDataset (how every detector trains) took fresh pages from the system
-    # at every step: about 1.5x the CPU time of the same training on an array. Numbers are
-    # unchanged; only where TensorFlow keeps its buffers.
+    # TensorFlow's pooling allocator: without it (and oneDNN), training fed by a PyDataset took
+    # fresh pages from the system at every step, 1.5x the CPU time. Numbers are unchanged.
     "TF_CPU_ALLOCATOR_USE_BFC": "true",
     "OMP_NUM_THREADS": str(THREADS),
     "OPENBLAS_NUM_THREADS": str(THREADS),
@@ -58,7 +53,7 @@ _ENVIRONMENT = {
 }
 
 
-def _below_error(record: logging.LogRecord) -> bool:
+def _errors_only(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.ERROR
 
 
@@ -66,12 +61,11 @@ def configure() -> None:
     """Apply the environment above without overriding anything the user set explicitly."""
     for key, value in _ENVIRONMENT.items():
         os.environ.setdefault(key, value)
-    # Fitting many small models in one session makes TensorFlow warn about "retracing" on its
-    # Python logger; that is expected in a course that compares models, not a problem. A filter,
-    # not a level: TensorFlow resets the logger's level when it first logs inside Jupyter.
+    # Fitting many small models makes TensorFlow warn about "retracing", as expected here. A
+    # filter, not a level: TensorFlow resets the logger's level when it first logs in Jupyter.
     logger = logging.getLogger("tensorflow")
-    if _below_error not in logger.filters:
-        logger.addFilter(_below_error)
+    if _errors_only not in logger.filters:
+        logger.addFilter(_errors_only)
 
 
 def set_seed(seed: int = 0) -> None:

@@ -1,28 +1,17 @@
 """Networks the course trained once and ships, so that Run All of a notebook takes a minute.
 
-Training every network of notebooks 02 to 05 takes about half an hour on a 2-core laptop. So
-each notebook fits its Keras models through a :class:`Store` (introduced in notebook 02)::
+Each notebook fits its Keras models through a :class:`Store` (introduced in notebook 02)::
 
-    TRAIN_FROM_SCRATCH = False  # True: train every network of this notebook here
     store = trained.Store("03", train=TRAIN_FROM_SCRATCH)
     detector = store.fit(make_detector("conv_autoencoder"), images)  # a fitted detector
     history = store.fit_keras(model, images, images, epochs=20)  # a plain Keras model
 
-``store.fit`` looks in ``data/trained/03/`` for a detector of the same class, fitted with the
-same parameters on the same images (a SHA-256 of all three names the folder) and loads it with
-:func:`anomaly_tutorial.persistence.load`: the same numbers as training it here, in a second.
-``store.fit_keras`` does the same for a plain Keras model: the same layers, initial weights,
-optimizer, data and ``fit`` arguments load the same trained weights (an ``.npz`` of arrays read
-with ``allow_pickle=False``, set with ``model.set_weights``) and return the same history. When
-nothing matches (you changed a parameter, the images or a layer) or ``train=True``, the model is
-trained here, as usual.
-
-``make models`` rebuilds the shipped networks from scratch: it runs every notebook with
-``ANOMALY_TUTORIAL_RETRAIN=1``, which trains each model and writes it to
-``data/trained/NN.new/``, then puts that folder in place of ``data/trained/NN/`` (models the
-notebook no longer fits are gone). A model whose weights came back bit for bit the same keeps
-the shipped files, so ``git status`` shows exactly what changed. Training is deterministic
-(seeds, 2 threads, deterministic kernels, oneDNN capped at AVX2: README, "Same numbers").
+A fit whose class (or layers, initial weights and optimizer), parameters and data match a
+shipped one (a SHA-256 of them names the files in ``data/trained/03/``) loads its saved model,
+weights and history: the same numbers as training here, in a second. Anything else trains here.
+``make models`` sets ``ANOMALY_TUTORIAL_RETRAIN=1`` to train every model again into
+``data/trained/NN.new/``, keeping the shipped files of a model whose weights came back bit for
+bit the same, so that ``git status`` shows what changed.
 """
 
 import hashlib
@@ -41,7 +30,7 @@ from anomaly_tutorial.datasets.bundled import DATA_DIR
 
 #: Where the shipped networks live: one folder per notebook.
 TRAINED_DIR = DATA_DIR / "trained"
-#: Set by ``make models``: train every model and write it to the store.
+#: Set by ``make models``: train every model and write it to ``<notebook>.new``.
 RETRAIN = runtime.flag("ANOMALY_TUTORIAL_RETRAIN")
 # Parameters that change what is printed, not what is learnt.
 _NOT_LEARNT = frozenset({"verbose"})
@@ -59,10 +48,9 @@ class Store:
     folder : path, default=None
         Another folder to keep the models in; default ``data/trained/<notebook>``.
     save_to : path, default=None
-        Train every model and write it to this folder: the shipped files when the weights came
-        out the same, bit for bit, else the new ones; each model adds a line to its
-        ``rebuild.log``. Default ``data/trained/<notebook>.new`` when :data:`RETRAIN` is set
-        (``make models``), else nothing is written.
+        Train every model and write it here (the shipped files when the weights came out the
+        same, bit for bit), with a line per model in ``rebuild.log``. Default with
+        :data:`RETRAIN`: ``data/trained/<notebook>.new``; else nothing is written.
     """
 
     def __init__(self, notebook: str, train: bool = False, folder=None, save_to=None):
@@ -74,11 +62,8 @@ class Store:
         self._seconds = weakref.WeakKeyDictionary()
 
     def fit(self, detector, X, y=None):
-        """``detector.fit(X, y)``, or the shipped detector fitted on the same data.
-
-        ``X`` (and ``y``) must be arrays: their bytes are part of the key. Returns the fitted
-        detector: ``detector`` itself when trained here, a loaded copy otherwise.
-        """
+        """``detector.fit(X, y)`` (arrays: their bytes are part of the key), or the shipped
+        detector fitted on the same data; returns ``detector`` or the loaded copy."""
         from anomaly_tutorial.detectors import detector_name
 
         name = detector_name(detector)
@@ -96,29 +81,24 @@ class Store:
             fitted.set_params(
                 **{k: v for k, v in detector.get_params(deep=False).items() if k in _NOT_LEARNT}
             )
-            saved = json.loads((source / record.name).read_text(encoding="utf-8"))
-            self._seconds[fitted] = saved["fit_seconds"]
+            self._seconds[fitted] = _read_record(source / record.name)["fit_seconds"]
             return fitted
         self._say_training(name, record)
         started = time.perf_counter()
         detector.fit(X) if y is None else detector.fit(X, y)
-        seconds = time.perf_counter() - started
-        self._seconds[detector] = seconds
+        self._seconds[detector] = seconds = time.perf_counter() - started
         if self.save_to is not None:
-            shipped = persistence.load(folder) if record.is_file() and folder.is_dir() else None
-            if not self._keep(shipped is not None and _same(_state(detector), _state(shipped)),
-                              [folder, record]):  # fmt: skip
+            same = record.is_file() and folder.is_dir()  # its attributes and weights, as saved:
+            same = same and _same(detector._get_state(), persistence.load(folder)._get_state())
+            if not self._keep(same, [folder, record]):
                 persistence.save(detector, self.save_to / folder.name, force=True)
                 content = {"detector": name, "params": repr(params), "fit_seconds": seconds}
                 _write_record(self.save_to / record.name, content)
         return detector
 
     def fit_keras(self, model, x, y=None, **fit_kwargs) -> dict:
-        """``model.fit(x, y, verbose=0, **fit_kwargs)``, or the shipped weights of that same fit.
-
-        ``model`` must be built and compiled. Returns the history as
-        ``{"loss": [...], ...}``; afterwards ``model`` holds the trained weights either way.
-        """
+        """``model.fit(x, y, verbose=0, **fit_kwargs)`` on a compiled ``model``, or the shipped
+        weights of that same fit; returns the history as ``{"loss": [...], ...}``."""
         key = _digest(
             _architecture(model),
             [np.asarray(weight) for weight in model.get_weights()],
@@ -131,24 +111,20 @@ class Store:
         record = weights.with_name(f"keras-{key}.json")
         source = self._source(weights, record)
         if source is not None:
-            with np.load(source / weights.name, allow_pickle=False) as saved:
-                model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
-            saved = json.loads((source / record.name).read_text(encoding="utf-8"))
+            model.set_weights(_read_weights(source / weights.name))
+            saved = _read_record(source / record.name)
             self._seconds[model] = saved["fit_seconds"]
             return saved["history"]
         self._say_training(f"Keras model {model.name!r}", record)
         started = time.perf_counter()
-        history = model.fit(x, y, verbose=0, **fit_kwargs)
-        seconds = time.perf_counter() - started
-        self._seconds[model] = seconds
-        history = {k: [float(v) for v in values] for k, values in history.history.items()}
+        history = model.fit(x, y, verbose=0, **fit_kwargs).history
+        self._seconds[model] = seconds = time.perf_counter() - started
+        history = {k: [float(v) for v in values] for k, values in history.items()}
         if self.save_to is not None:
             same = record.is_file() and weights.is_file()
             if same:
-                with np.load(weights, allow_pickle=False) as saved:
-                    shipped = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-                saved_history = json.loads(record.read_text(encoding="utf-8"))["history"]
-                same = _same(model.get_weights(), shipped) and saved_history == history
+                same = _same(model.get_weights(), _read_weights(weights))
+                same = same and _read_record(record)["history"] == history
             if not self._keep(same, [weights, record]):
                 np.savez(self.save_to / weights.name, *model.get_weights())
                 _write_record(
@@ -194,10 +170,13 @@ class Store:
             print(f"Training {what} here: it matches none of {where}.", file=sys.stderr)
 
 
-def _state(detector) -> dict:
-    """What a fitted detector learnt, as it is saved: its attributes and network weights."""
-    values, weights = detector._get_state()
-    return {**values, **weights}
+def _read_weights(path: Path) -> list:
+    with np.load(path, allow_pickle=False) as saved:
+        return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+
+
+def _read_record(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _same(first, second) -> bool:
@@ -230,12 +209,10 @@ def _write_record(path: Path, content: dict) -> None:
 
 
 def _architecture(model) -> list:
-    # Layer classes and their settings in order, without the names Keras numbers per session
-    # (conv2d_3 on a second run of a cell is the same layer as conv2d), and without the
-    # settings that are off (None or False): newer Keras versions add settings to the configs,
-    # off by default (Keras 3.15 has Dense's "quantization_config": None and InputLayer's
-    # "optional": False; 3.8 has neither), and the same network must load the same shipped
-    # weights on every Keras since 3.8. Within one version a class has the same settings.
+    # Layer classes and settings in order, without the names Keras numbers per session (conv2d_3
+    # on a second run of a cell is conv2d) and the settings that are off (None or False): newer
+    # Keras versions add such settings (3.15's Dense "quantization_config": None), and the same
+    # network must load the same shipped weights on every Keras since 3.8.
     return [
         (
             type(layer).__name__,

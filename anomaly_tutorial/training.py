@@ -1,13 +1,4 @@
-"""Train a detector on a folder's normal images and save it: what ``anomaly-tutorial train``
-runs (notebook 05). The autoencoder's preset is chosen from those images
-(:func:`~anomaly_tutorial.detectors.conv_autoencoder.choose_preset`) and said.
-
-The images of ``FOLDER/train/good`` are read in batches (:class:`~anomaly_tutorial.streaming.
-Streamed`), as tiles of large images with ``tile`` (:class:`~anomaly_tutorial.tiling.Tiled`);
-the model folder is checked before the work and written after it
-(:func:`~anomaly_tutorial.persistence.save`); when ``FOLDER/test`` holds normal and anomalous
-images, their image AUROC is printed.
-"""
+"""Train a detector on a folder's normal images and save it: ``anomaly-tutorial train``."""
 
 import time
 
@@ -19,7 +10,9 @@ from anomaly_tutorial.errors import printable
 
 def train_folder(detector, data, out, *, tile=None, max_pixels=MAX_PIXELS, force=False,
                  say=print) -> None:  # fmt: skip
-    """Fit ``detector`` on ``data/train/good`` and save it to ``out``; ``say`` tells the step."""
+    """Fit ``detector`` on ``data/train/good`` (in batches; in tiles with ``tile``), save it to
+    ``out`` (checked first) and print its image AUROC on ``data/test`` if that holds both kinds.
+    ``say`` tells the step; the autoencoder's preset is chosen from the images."""
     persistence.check_writable(out, force)  # before the work, not after
     train_files, test_groups = datasets.folder_files(data)
     files = datasets.image_source(train_files, max_pixels=max_pixels)

@@ -1,14 +1,8 @@
 """Learners' working copies of the notebooks (``make lab``, ``anomaly-tutorial lab``).
 
-``notebooks/`` holds the course as committed: its outputs are the run the prose was written
-against. JupyterLab saves every notebook it runs (autosave), so ``make lab`` never opens those
-files: it copies them once into ``workspace/`` (ignored by git) and serves that folder.
-Whatever a learner runs, edits or saves stays in their copy. ``--reset`` puts fresh copies
-back and moves the learner's own into ``workspace/previous-<date-time>/``; nothing is deleted.
-
-Outside a checkout (a plain ``pip install``), the notebooks come from the copy installed with
-the package (:data:`~anomaly_tutorial.datasets.bundled.NOTEBOOKS_DIR`) and the working copies
-go to ``anomaly-tutorial-workspace/`` in the current folder (:func:`default_folder`).
+JupyterLab saves every notebook it runs, so the committed notebooks (whose outputs the prose
+was written against) are never opened: they are copied once into a working folder, and
+``--reset`` moves the learner's copies aside, never deleting them.
 """
 
 import datetime
@@ -32,27 +26,19 @@ def default_folder() -> Path:
     return WORKSPACE_DIR if in_checkout() else Path.cwd() / INSTALLED_WORKSPACE
 
 
-def course_files(source: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The committed notebooks and the README beside them, in course order."""
+def prepare(workspace: Path | None = None, source: Path = NOTEBOOKS_DIR, reset=False) -> dict:
+    """Copy the notebooks of ``source`` and its README missing from ``workspace`` (default
+    :func:`default_folder`); ``reset`` first moves the learner's copies into a new
+    ``previous-<date-time>`` folder there. Returns ``{"copied": [names], "kept": [names],
+    "moved_to": folder or None}``."""
+    workspace = default_folder() if workspace is None else Path(workspace)
+    source = Path(source)
     files = sorted(source.glob("*.ipynb")) + sorted(source.glob("README.md"))
     if not files:
         raise UsageError(
             f"{source} holds no notebooks: reinstall the package (`pip install "
             "anomaly-tutorial`), or run from a checkout of the course repository."
         )
-    return files
-
-
-def prepare(workspace: Path | None = None, source: Path = NOTEBOOKS_DIR, reset=False) -> dict:
-    """Copy every course file missing from ``workspace`` (default :func:`default_folder`); with
-    ``reset``, replace them all.
-
-    Returns ``{"copied": [names], "kept": [names], "moved_to": folder or None}``. A copy the
-    learner already has is kept as it is, unless ``reset``: then it is moved into a new
-    ``previous-<date-time>`` folder inside ``workspace`` first.
-    """
-    workspace = default_folder() if workspace is None else Path(workspace)
-    files = course_files(Path(source))
     if workspace.exists() and not workspace.is_dir():
         raise UsageError(f"{workspace} is a file; the working copies need a folder there.")
     workspace.mkdir(exist_ok=True)
@@ -93,7 +79,6 @@ __all__ = [
     "FIRST_NOTEBOOK",
     "NOTEBOOKS_DIR",
     "WORKSPACE_DIR",
-    "course_files",
     "default_folder",
     "prepare",
 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_tutorial import cli, outputs, scoring, temporaries
+from anomaly_tutorial import cli, outputs, scoring
 from anomaly_tutorial.datasets import bundled, glyphs, textures
 from anomaly_tutorial.errors import OutputError
 
@@ -230,7 +230,7 @@ def test_a_run_killed_midway_leaves_its_file_listed_and_its_temporaries_are_remo
     code = textwrap.dedent(_KILLED_WHILE_RENAMING)
     killed = subprocess.run([sys.executable, "-c", code, str(target)], env=env, timeout=120)
     assert killed.returncode == 9
-    left = [path.name for path in tmp_path.iterdir() if path.name.startswith(temporaries.PREFIX)]
+    left = [path.name for path in tmp_path.iterdir() if path.name.startswith(outputs.PREFIX)]
     assert len(left) == 1  # the killed run's temporary file
     assert target.read_bytes() == b"first"
     outputs.write_files({target: b"third"}, force=True)  # still ours: replaced; leftover gone
@@ -239,7 +239,7 @@ def test_a_run_killed_midway_leaves_its_file_listed_and_its_temporaries_are_remo
 
 
 def test_temporary_files_of_running_processes_are_left_alone(tmp_path):
-    alive = tmp_path / f"{temporaries.PREFIX}{os.getppid()}.abc"
+    alive = tmp_path / f"{outputs.PREFIX}{os.getppid()}.abc"
     alive.write_bytes(b"another run's, still being written")
     outputs.write_files({tmp_path / "a.csv": b"1"})
     assert alive.exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_tutorial import persistence, temporaries
+from anomaly_tutorial import outputs, persistence
 from anomaly_tutorial.detectors import make_detector
 from anomaly_tutorial.errors import ModelFolderError
 
@@ -268,10 +268,8 @@ def test_files_appearing_in_a_replaced_model_are_kept(saved, tmp_path, monkeypat
 
 def test_the_next_save_removes_what_a_killed_save_left(saved, tmp_path):
     dead = 2**22 + 12345  # above Linux's default pid_max: no such process
-    ours = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"{temporaries.PREFIX}{dead}.abc")
-    running = shutil.copytree(
-        saved / "hog_ocsvm", tmp_path / f"{temporaries.PREFIX}{os.getpid()}.y"
-    )
+    ours = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"{outputs.PREFIX}{dead}.abc")
+    running = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"{outputs.PREFIX}{os.getpid()}.y")
     users = shutil.copytree(saved / "hog_ocsvm", tmp_path / f"saving-{dead}-x")
     persistence.save(persistence.load(saved / "hog_ocsvm"), tmp_path / "model")
     assert not ours.exists() and running.exists() and users.exists()

@@ -54,7 +54,7 @@ def test_tensorflow_warnings_are_dropped_but_errors_are_kept(caplog):
     runtime.configure()
     runtime.configure()  # idempotent: one filter, not two
     logger = logging.getLogger("tensorflow")
-    assert logger.filters.count(runtime._below_error) == 1
+    assert logger.filters.count(runtime._errors_only) == 1
     logger.setLevel(logging.WARNING)  # what TensorFlow does when it first logs in Jupyter
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         logger.warning("5 out of the last 5 calls triggered tf.function retracing")
