@@ -1,14 +1,8 @@
-"""What a fitted detector is made of, declared so that a saved copy can be checked.
+"""Declarations of what a fitted detector is made of, so that a saved copy can be checked.
 
-Each detector lists its fitted attributes: the numbers and strings (:class:`Number`,
-:class:`Choice`, :class:`History`, ...) and the arrays (:class:`Array`, with their dtype and
-shape). Its networks are not part of the state: they are rebuilt from the constructor's
-parameters and the state, then given their saved weights. :func:`check` holds saved values
-against such a declaration, so that :mod:`anomaly_tutorial.persistence` never hands a detector a
-value it did not declare: a string where a number belongs, an array of the wrong shape, a NaN.
-
-Array shapes name their sizes: ``Array(("n_support", "n_features"))`` and
-``Array(("n_support",), "float64")`` must agree on ``n_support``; an int is a fixed size.
+Each detector declares its fitted attributes (its networks are rebuilt, not declared);
+:func:`check` holds saved values against that, so that :mod:`anomaly_tutorial.persistence`
+never hands a detector a value it did not declare: a string for a number, a wrong shape, a NaN.
 """
 
 import math
@@ -102,7 +96,8 @@ class History:
 
 @dataclass(frozen=True)
 class Array:
-    """A NumPy array of ``dtype`` whose shape matches ``shape`` (ints and named sizes)."""
+    """A NumPy array of ``dtype`` and ``shape``: ints are fixed sizes, and every array naming a
+    size (``"n_support"``) must agree on it."""
 
     shape: tuple
     dtype: str = "float32"
@@ -110,13 +105,9 @@ class Array:
 
 
 def check(values: dict, spec: dict, where: str) -> dict:
-    """``values`` checked against ``spec`` (name -> declaration): exactly the declared names.
-
-    The numbers and strings are checked first; the ints among them are sizes that array shapes
-    may name (``Array(("n", "latent_dim_"))``). Arrays must also be finite; an optional array
-    may be None. Returns the values as the detector gets them. Raises :class:`StateError`
-    naming ``where`` and the attribute.
-    """
+    """``values`` checked against ``spec`` (name -> declaration), as the detector gets them;
+    :class:`StateError` names ``where`` and the attribute. Ints among the numbers are sizes
+    that array shapes may name (``Array(("n", "latent_dim_"))``)."""
     if not isinstance(values, dict) or set(values) != set(spec):
         got = sorted(values) if isinstance(values, dict) else type(values).__name__
         raise StateError(f"{where}: expected the attributes {sorted(spec)}; got {got}.")
@@ -133,16 +124,15 @@ def check(values: dict, spec: dict, where: str) -> dict:
             continue
         if not isinstance(value, np.ndarray):
             raise StateError(f"{where} {name}: must be an array; got {type(value).__name__}.")
-        check_header(value.shape, value.dtype, declared, sizes, f"{where} {name}")
+        _check_header(value.shape, value.dtype, declared, sizes, f"{where} {name}")
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise StateError(f"{where} {name}: contains NaN or infinite values.")
         checked[name] = value
     return checked
 
 
-def check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None:
-    """Check an array's ``shape`` and ``dtype`` (e.g. read from a file's header, before its
-    data) against ``declared``; ``sizes`` collects the named sizes seen so far."""
+def _check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None:
+    # ``sizes`` collects the named sizes seen so far.
     if np.dtype(dtype) != np.dtype(declared.dtype):
         raise StateError(f"{name}: dtype must be {declared.dtype}; got {dtype}.")
     if len(shape) != len(declared.shape):
