@@ -263,7 +263,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         height, width, _ = self.image_shape_
         return {
             **super()._state_spec(),
-            "latent_dim_": state.Either((state.Choice((None,)), state.Number(1, 2**16, True))),
+            "latent_dim_": state.Number(1, 2**16, integer=True, optional=True),
             "history_": state.History(),
             "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
             "error_mean_": state.Array((height, width)),

@@ -23,13 +23,17 @@ class StateError(ValueError):
 
 @dataclass(frozen=True)
 class Number:
-    """A finite number; ``integer=True`` for an int. Bounds are inclusive."""
+    """A finite number; ``integer=True`` for an int; ``optional``: None too. Bounds are
+    inclusive."""
 
     low: float = -math.inf
     high: float = math.inf
     integer: bool = False
+    optional: bool = False
 
     def check(self, value, name):
+        if value is None and self.optional:
+            return None
         kinds = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
             kind = "an integer" if self.integer else "a finite number"
@@ -49,21 +53,6 @@ class Choice:
         if not isinstance(value, str | type(None)) or value not in self.options:
             raise StateError(f"{name} must be one of {self.options}; got {value!r:.60}.")
         return value
-
-
-@dataclass(frozen=True)
-class Either:
-    """Any of ``specs`` (the first that accepts the value)."""
-
-    specs: tuple
-
-    def check(self, value, name):
-        for spec in self.specs:
-            try:
-                return spec.check(value, name)
-            except StateError:
-                continue
-        raise StateError(f"{name}: {value!r:.60} is none of the values it may take.")
 
 
 @dataclass(frozen=True)
@@ -145,4 +134,4 @@ def _check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None
             raise StateError(f"{name}: shape must be {declared.shape}; got {shape}.")
 
 
-__all__ = ["Array", "Choice", "Either", "History", "Items", "Number", "StateError", "check"]
+__all__ = ["Array", "Choice", "History", "Items", "Number", "StateError", "check"]
