@@ -22,12 +22,6 @@ class MapDetector:
     def maps_give_scores(self) -> bool:
         return True
 
-    def anomaly_map(self, X) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
-
-    def scores_from_maps(self, maps) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
-
 
 def blur(maps, sigma: float) -> np.ndarray:
     """Gaussian blur of ``(n, H, W)`` or ``(n, H, W, C)`` arrays over H and W only."""

@@ -253,17 +253,12 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def _derive(self) -> None:
         """Build what follows from the fitted state (a neighbour index): after fit and load."""
 
-    def _fit(self, images, labels, val_images, val_labels) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _score_samples(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
-
 
 class Wrapper:
-    """What the wrappers around a detector share (``tiling.Tiled``, ``streaming.Streamed``):
-    ``predict``, ``decision_function`` and ``set_threshold`` from the wrapper's scores and the
-    detector's ``offset_``. Other attributes are the detector's, which is fitted in place."""
+    """What the wrappers around a detector share (``tiling.Tiled``, ``streaming.Streamed``,
+    which define ``score_samples``): ``predict``, ``decision_function`` and ``set_threshold``
+    from the wrapper's scores and the detector's ``offset_``. Other attributes are the
+    detector's, which is fitted in place."""
 
     def __init__(self, detector):
         self.detector = detector
@@ -282,6 +277,3 @@ class Wrapper:
     def set_threshold(self, X_normal, false_alarm_rate=None):
         self.detector._set_offset(self.score_samples(X_normal), false_alarm_rate)
         return self
-
-    def score_samples(self, X):  # pragma: no cover
-        raise NotImplementedError

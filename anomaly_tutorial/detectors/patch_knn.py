@@ -262,18 +262,12 @@ class PatchKNN(MapDetector, ImageDetector):
             [image_scores(maps, "max", self.top_fraction), image_scores(maps, "mean")], axis=1
         )
 
-    def _reductions(self, maps) -> np.ndarray:
-        """The two reductions in units of their spread on held-out normal images (``fit``)."""
-        return z_scores(self._raw_reductions(maps), self.score_mean_, self.score_scale_)
-
     def scores_from_maps(self, maps) -> np.ndarray:
         """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
-        reduced = self._reductions(maps)
-        if self.reduction == "max":
-            return -reduced[:, 0]
-        if self.reduction == "mean":
-            return -reduced[:, 1]
-        return -reduced.max(axis=1)
+        # Both reductions in units of their spread on held-out normal images (measured at fit).
+        reduced = z_scores(self._raw_reductions(maps), self.score_mean_, self.score_scale_)
+        column = {"max": 0, "mean": 1}.get(self.reduction)
+        return -(reduced.max(axis=1) if column is None else reduced[:, column])
 
     def _score_samples(self, images):
         return self.scores_from_maps(self._maps(images))
