@@ -6,7 +6,6 @@ normal images, ``decision_function`` is ``score_samples - offset_`` (negative = 
 are wrappers around a detector (:mod:`anomaly_tutorial.streaming`, :mod:`anomaly_tutorial.tiling`).
 """
 
-import contextlib
 import numbers
 import random
 
@@ -22,18 +21,6 @@ from anomaly_tutorial.batching import ArraySource
 from anomaly_tutorial.detectors import state
 from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape
-
-
-@contextlib.contextmanager
-def keeping_global_random_state():
-    """Put back Python's and NumPy's global random states afterwards: fitting a detector must
-    not change a user's random numbers (``OneClassSVM`` and Keras's seeding both draw on them)."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)  # noqa: NPY002
 
 
 class PositiveInts(Options):
@@ -106,6 +93,9 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         Share of held-out normal images that ``predict`` flags.
     random_state : int, default=0
         Seed of the validation split (and of a network's weights and shuffling).""",
+        "{verbose_parameter}": """verbose : int, default=0
+        0 is silent; 1 or more shows progress bars (tqdm, on stderr) over long passes through
+        the images, and over the epochs with the losses (Keras detectors).""",
         "{offset_attribute}": """offset_ : float
         The threshold: ``predict`` is -1 where ``score_samples < offset_``.""",
     }
@@ -157,9 +147,15 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         train, validation = part(source.subset(fit_part)), part(source.subset(held_out))
         self.image_shape_ = tuple(train.image_shape)
         part_labels = (None, None) if labels is None else (labels[fit_part], labels[held_out])
-        with keeping_global_random_state():
+        # Fitting must not change a user's global random numbers (OneClassSVM and Keras's
+        # seeding both draw on Python's and NumPy's): they are put back afterwards.
+        python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+        try:
             self._seed()
             self._fit(train, part_labels[0], validation, part_labels[1])
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)  # noqa: NPY002
         normal = source.subset(held_out if labels is None else held_out[labels[held_out] == 0])
         verbose = getattr(self, "verbose", 0)
         return self._set_offset(normal.apply(scorer or self.score_samples, "Threshold", verbose))
@@ -232,7 +228,6 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def _seed(self) -> None:
         """Seed what ``_fit`` draws from (the Keras detectors seed Keras)."""
 
-    # -- the fitted state, for saving (anomaly_tutorial.persistence) ---------------------------
     def _state_spec(self) -> dict:
         """Every fitted attribute a saved copy holds, name -> declaration (:mod:`.state`).
         Networks are not attributes here: they are rebuilt from the parameters."""

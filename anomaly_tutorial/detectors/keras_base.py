@@ -66,12 +66,6 @@ class KerasImageDetector(ImageDetector):
     ``random_state``; ``_keras_attributes`` names the fitted networks (for saving)."""
 
     _keras_attributes = ("model_",)
-    _DOC_PARTS = {
-        **ImageDetector._DOC_PARTS,
-        "{verbose_parameter}": """verbose : int, default=0
-        0 is silent; 1 or more shows progress bars (tqdm, on stderr) over the epochs, with the
-        losses, and over long passes through the images.""",
-    }
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "filters": [PositiveInts(high=networks.MAX_FILTERS)],

@@ -85,8 +85,7 @@ class PatchKNN(MapDetector, ImageDetector):
     scales : tuple of float, default=(1.0, 2.0, 4.0)
         Gaussian widths (pixels) of the feature bank.
     stride : int or None, default=None
-        Describe every ``stride``-th pixel; ``None`` is :func:`default_stride`. The map is
-        interpolated back to full size.
+        Describe every ``stride``-th pixel (None: :func:`default_stride`); maps are interpolated.
     position_weight : float, default=3.0
         How strongly a neighbourhood prefers matches from the same place (0: from anywhere).
     bank_size : int, default=2000
@@ -101,6 +100,7 @@ class PatchKNN(MapDetector, ImageDetector):
         Image score: the map's robust maximum (a small defect), its mean (a different object),
         or the larger of the two in units of their spread on held-out normal images.
     {shared_parameters}
+    {verbose_parameter}
 
     Attributes
     ----------
