@@ -111,27 +111,24 @@ def check(values: dict, spec: dict, where: str) -> dict:
         if not isinstance(declared, Array) or (value is None and declared.optional):
             checked.setdefault(name, value)
             continue
+        label = f"{where} {name}"
         if not isinstance(value, np.ndarray):
-            raise StateError(f"{where} {name}: must be an array; got {type(value).__name__}.")
-        _check_header(value.shape, value.dtype, declared, sizes, f"{where} {name}")
+            raise StateError(f"{label}: must be an array; got {type(value).__name__}.")
+        shape, shapes = value.shape, declared.shape
+        if value.dtype != np.dtype(declared.dtype):
+            raise StateError(f"{label}: dtype must be {declared.dtype}; got {value.dtype}.")
+        if len(shape) != len(shapes):
+            raise StateError(f"{label}: must have {len(shapes)} axes; got shape {shape}.")
+        if math.prod(shape) > MAX_NUMBERS:
+            raise StateError(f"{label}: {math.prod(shape):,} numbers is more than a model holds.")
+        for size, expected in zip(shape, shapes, strict=True):
+            expected = sizes.setdefault(expected, size) if isinstance(expected, str) else expected
+            if size != expected or size < 1:
+                raise StateError(f"{label}: shape must be {shapes}; got {shape}.")
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-            raise StateError(f"{where} {name}: contains NaN or infinite values.")
+            raise StateError(f"{label}: contains NaN or infinite values.")
         checked[name] = value
     return checked
-
-
-def _check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None:
-    # ``sizes`` collects the named sizes seen so far.
-    if np.dtype(dtype) != np.dtype(declared.dtype):
-        raise StateError(f"{name}: dtype must be {declared.dtype}; got {dtype}.")
-    if len(shape) != len(declared.shape):
-        raise StateError(f"{name}: must have {len(declared.shape)} axes; got shape {shape}.")
-    if math.prod(shape) > MAX_NUMBERS:
-        raise StateError(f"{name}: {math.prod(shape):,} numbers is more than a model holds.")
-    for size, expected in zip(shape, declared.shape, strict=True):
-        expected = sizes.setdefault(expected, size) if isinstance(expected, str) else expected
-        if size != expected or size < 1:
-            raise StateError(f"{name}: shape must be {declared.shape}; got {shape}.")
 
 
 __all__ = ["Array", "Choice", "History", "Items", "Number", "StateError", "check"]
