@@ -49,12 +49,9 @@ def build_network(
         hidden = layers.GlobalMaxPooling2D()(hidden)
     for units in hidden_units:
         hidden = layers.Dense(units, activation="relu", kernel_initializer=initializer)(hidden)
-    if head == "classifier":
-        outputs = layers.Dense(1, activation="sigmoid")(hidden)
-        loss = "binary_crossentropy"
-    else:
-        outputs = layers.Dense(1)(hidden)
-        loss = "mean_squared_error"
+    classifier = head == "classifier"  # a probability of "anomaly"; else the answer's output
+    outputs = layers.Dense(1, activation="sigmoid" if classifier else None)(hidden)
+    loss = "binary_crossentropy" if classifier else "mean_squared_error"
     model = keras.Model(inputs, outputs, name=f"labeled_{features}_{head}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     return model
