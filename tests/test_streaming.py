@@ -15,7 +15,7 @@ from anomaly_tutorial import datasets, scoring, tiling
 from anomaly_tutorial.batching import ArraySource
 from anomaly_tutorial.datasets import imagefiles
 from anomaly_tutorial.detectors import make_detector
-from anomaly_tutorial.detectors.batches import ImageBatches
+from anomaly_tutorial.detectors.keras_base import ImageBatches
 from anomaly_tutorial.errors import DatasetError, InputError
 from anomaly_tutorial.streaming import Streamed
 
@@ -191,7 +191,7 @@ def test_score_folder_refuses_an_image_smaller_than_the_model(folder, tmp_path):
 
 @pytest.mark.parametrize(
     "module",
-    ["datasets.source", "scoring", "streaming", "tiling", "detectors.batches"],
+    ["datasets.source", "scoring", "streaming", "tiling", "detectors.keras_base"],
 )
 def test_the_examples_in_the_docstrings_run(module):
     module = importlib.import_module(f"anomaly_tutorial.{module}")

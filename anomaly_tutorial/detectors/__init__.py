@@ -3,10 +3,8 @@
     detector = make_detector("hog_ocsvm", quick=True)
     detector.fit(train_images).score_samples(test_images)  # higher = more normal
 
-Each name is a module holding one class: ``hog_ocsvm.HOGOneClassSVM``,
-``labeled_regressor.LabeledRegressor``, ``conv_autoencoder.ConvAutoencoder``,
-``deep_svdd.DeepSVDD`` and ``patch_knn.PatchKNN``. Modules are imported on first use, so that
-``hog_ocsvm`` does not pay for importing Keras.
+Each name is a module holding one class, imported on first use (``hog_ocsvm`` does not pay for
+importing Keras).
 """
 
 import importlib
@@ -45,13 +43,9 @@ def detector_name(detector) -> str:
 def make_detector(
     name: str, preset: str | None = None, quick: bool = False, random_state: int = 0, **params
 ):
-    """Build the detector registered as ``name``, unfitted.
-
-    Its defaults are the class's; ``preset`` applies one of the class's named recipes, its
-    ``PRESETS[preset]`` (``conv_autoencoder``: ``"textbook"``, ``"texture"``, ``"object"``);
-    ``quick=True`` then applies the class's ``QUICK_PARAMS`` (a fast setting for tests and CI),
-    and ``params`` override any constructor argument.
-    """
+    """Build the detector registered as ``name``, unfitted: the class's defaults, updated with
+    its named recipe ``PRESETS[preset]`` (``conv_autoencoder``), then with its ``QUICK_PARAMS``
+    if ``quick`` (fast, for tests and CI), then with ``params``."""
     cls = detector_class(name)
     presets = getattr(cls, "PRESETS", {})
     if preset is not None and preset not in presets:

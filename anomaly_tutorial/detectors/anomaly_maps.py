@@ -1,11 +1,8 @@
 """Anomaly maps: which detectors draw them, and how a map becomes an image score.
 
-Every map detector (the autoencoder's reconstruction error, ``patch_knn``'s distances) ends the
-same way: the map is smoothed (:func:`blur`), reduced to one number per image
-(:func:`image_scores`: its mean, or its robust maximum), and when a detector combines several
-such numbers, each is first put in units of its spread on held-out normal images
-(:func:`spread`, :func:`z_scores`) so that they compare. A detector that draws maps says so by
-its class (:class:`MapDetector`), so callers never have to probe it.
+A map is smoothed (:func:`blur`) and reduced to one number per image (:func:`image_scores`);
+a detector combining several such numbers first puts each in units of its spread on held-out
+normal images (:func:`spread`, :func:`z_scores`), so that they compare.
 """
 
 import numpy as np
@@ -23,14 +20,7 @@ class MapDetector:
     """
 
     def maps_give_scores(self) -> bool:
-        """Whether ``scores_from_maps`` can score from the maps alone (default: yes)."""
         return True
-
-    def anomaly_map(self, X) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
-
-    def scores_from_maps(self, maps) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
 
 
 def blur(maps, sigma: float) -> np.ndarray:
@@ -43,12 +33,9 @@ def blur(maps, sigma: float) -> np.ndarray:
 
 
 def image_scores(maps, reduction: str = "max", top_fraction: float = 0.1) -> np.ndarray:
-    """One anomaly score per map: its ``"mean"``, or its ``"max"``.
-
-    The maximum is taken robustly, as the mean of the highest ``top_fraction`` of the pixels
-    (``top_fraction=0``: the single highest pixel). A defect covers a small area; averaging the
-    whole map dilutes it, one hot pixel over-reacts to noise.
-    """
+    """One anomaly score per map: its ``"mean"``, or its ``"max"``, taken robustly as the mean
+    of its highest ``top_fraction`` of pixels (0: the highest pixel). A defect covers a small
+    area: the whole map's mean dilutes it, one hot pixel over-reacts to noise."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}.")
     flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
@@ -59,15 +46,11 @@ def image_scores(maps, reduction: str = "max", top_fraction: float = 0.1) -> np.
 
 
 def spread(raw) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column of ``raw`` (scores of held-out normal images,
-    one column per kind), the deviation floored above 0."""
+    """Mean and standard deviation (floored above 0) of each column of ``raw``."""
     raw = np.asarray(raw, dtype=np.float64)
     return raw.mean(axis=0), raw.std(axis=0) + 1e-12
 
 
 def z_scores(raw, mean, scale) -> np.ndarray:
-    """``raw`` in units of the spread measured by :func:`spread`: comparable columns."""
+    """``raw`` in units of the :func:`spread` ``(mean, scale)``."""
     return (raw - mean) / scale
-
-
-__all__ = ["REDUCTIONS", "MapDetector", "blur", "image_scores", "spread", "z_scores"]

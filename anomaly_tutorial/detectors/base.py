@@ -1,21 +1,11 @@
 """What every image detector shares: checks, the validation split and the one threshold rule.
 
-The API is scikit-learn's outlier-detector convention, exactly as ``sklearn.svm.OneClassSVM``
-(as notebook 00 states it): ``score_samples`` is higher for more normal images,
-``decision_function`` is ``score_samples - offset_`` (negative = anomaly) and ``predict``
-returns +1 / -1.
-
-``offset_`` is the only threshold. ``fit`` holds out ``validation_fraction`` of the images, fits
-on the rest and puts ``offset_`` at the ``false_alarm_rate`` quantile of the held-out *normal*
-images' scores, so ``predict`` flags about that share of normal images. ``set_threshold`` moves
-it later, from other normal images, without refitting.
-
-A detector takes arrays of images of one size. A folder read in batches and tiles of large
-images are wrappers around a detector (:mod:`anomaly_tutorial.streaming`,
-:mod:`anomaly_tutorial.tiling`, notebook 05), as ``Pipeline`` wraps an estimator.
+The API is ``sklearn.svm.OneClassSVM``'s (notebook 00): ``score_samples`` is higher for more
+normal images, ``decision_function`` is ``score_samples - offset_`` (negative = anomaly),
+``predict`` returns +1 / -1. ``offset_`` is the only threshold. Folders and tiles of large images
+are wrappers around a detector (:mod:`anomaly_tutorial.streaming`, :mod:`anomaly_tutorial.tiling`).
 """
 
-import contextlib
 import numbers
 import random
 
@@ -33,18 +23,6 @@ from anomaly_tutorial.errors import InputError
 from anomaly_tutorial.images import as_images, check_fitted_shape
 
 
-@contextlib.contextmanager
-def keeping_global_random_state():
-    """Put back Python's and NumPy's global random states afterwards: fitting a detector must
-    not change a user's random numbers (``OneClassSVM`` and Keras's seeding both draw on them)."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)  # noqa: NPY002
-
-
 class PositiveInts(Options):
     """Parameter constraint: a tuple (or list) of positive ints such as ``(16, 32)``, each at
     most ``high`` (a bound that keeps a network, or a loaded model, to a sane size)."""
@@ -58,11 +36,9 @@ class PositiveInts(Options):
     def is_satisfied_by(self, val):
         if not isinstance(val, tuple | list) or len(val) < (not self.empty):
             return False
+        high = self.high or float("inf")
         return all(
-            isinstance(v, self.kind)
-            and not isinstance(v, bool)
-            and 0 < v <= (self.high or float("inf"))
-            for v in val
+            isinstance(v, self.kind) and not isinstance(v, bool) and 0 < v <= high for v in val
         )
 
     def __str__(self):
@@ -85,12 +61,10 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     """Base class of the detectors: subclasses implement ``_fit`` and ``_score_samples``.
 
     ``_fit(images, labels, val_images, val_labels)`` gets two image sources
-    (:class:`~anomaly_tutorial.batching.ImageSource`), the part to fit on and the held-out
-    part, whose batches are validated float32 ``(n, H, W, C)``; labels are None for one-class
-    detectors. It reads them in batches (or, if the method needs them all, with ``read_all()``)
-    and sets the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an
-    array of
-    images of the fitted size.
+    (:class:`~anomaly_tutorial.batching.ImageSource`) of validated float32 ``(n, H, W, C)``
+    batches, the part to fit on and the held-out part (labels None for one-class detectors), and
+    sets the learned attributes; ``fit`` then sets ``offset_``. ``_score_samples`` gets an array
+    of images of the fitted size.
 
     Examples
     --------
@@ -110,8 +84,8 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     }
     #: Constructor arguments that ``make_detector(name, quick=True)`` uses: fast, for tests.
     QUICK_PARAMS: dict = {}
-    #: Docs of what every detector shares, written once: each key in a subclass's docstring is
-    #: replaced by its value when the class is created.
+    #: Docs every detector shares, written once: each key in a subclass's docstring is replaced
+    #: by its value when the class is created.
     _DOC_PARTS = {
         "{shared_parameters}": """validation_fraction : float in (0, 1), default=0.2
         Share of ``X`` held out; ``offset_`` is set on its normal images.
@@ -119,6 +93,9 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         Share of held-out normal images that ``predict`` flags.
     random_state : int, default=0
         Seed of the validation split (and of a network's weights and shuffling).""",
+        "{verbose_parameter}": """verbose : int, default=0
+        0 is silent; 1 or more shows progress bars (tqdm, on stderr) over long passes through
+        the images, and over the epochs with the losses (Keras detectors).""",
         "{offset_attribute}": """offset_ : float
         The threshold: ``predict`` is -1 where ``score_samples < offset_``.""",
     }
@@ -136,8 +113,7 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     @classmethod
     def _from_params(cls, params):
         """A new, unfitted detector with exactly the constructor's ``params`` (a dict), each
-        checked by its constraint: where loading a saved detector starts. ValueError (or
-        scikit-learn's InvalidParameterError) names the problem."""
+        checked by its constraint: where loading a saved detector starts."""
         if not isinstance(params, dict) or set(params) != set(cls._get_param_names()):
             raise ValueError(f"the saved parameters do not match {cls.__name__}.")
         detector = cls(**params)
@@ -148,20 +124,17 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         """Fit on the images ``X`` (and labels ``y``, for the labelled detector); returns self.
 
         ``validation_fraction`` of the images is held out; ``offset_`` is set from its normal
-        images. (A folder read in batches: :class:`~anomaly_tutorial.streaming.Streamed`; tiles
-        of large images: :class:`~anomaly_tutorial.tiling.Tiled`.)
+        images.
         """
         self._validate_params()
         self._check_labels(y)  # no y for a labelled detector: said before X is looked at
         return self._fit_source(ArraySource(X), y)
 
     def _fit_source(self, source, y=None, *, part=None, scorer=None):
-        """``fit`` on an image source, the path of arrays and of the wrappers alike.
-
-        ``part(images)`` turns a part of the images into what the detector trains on (default:
-        those images; ``tiling.Tiled``: their tiles); ``scorer`` scores the held-out normal
-        images for ``offset_`` (default ``score_samples``), batch by batch.
-        """
+        """``fit`` on an image source, for arrays and wrappers alike. ``part(images)`` turns a
+        part of the images into what the detector trains on (``tiling.Tiled``: their tiles);
+        ``scorer`` scores the held-out normal images for ``offset_`` (default
+        ``score_samples``)."""
         self._validate_params()
         labels = self._check_labels(y)
         if labels is not None and len(labels) != len(source):
@@ -174,19 +147,22 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         train, validation = part(source.subset(fit_part)), part(source.subset(held_out))
         self.image_shape_ = tuple(train.image_shape)
         part_labels = (None, None) if labels is None else (labels[fit_part], labels[held_out])
-        with keeping_global_random_state():
+        # Fitting must not change a user's global random numbers (OneClassSVM and Keras's
+        # seeding both draw on Python's and NumPy's): they are put back afterwards.
+        python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+        try:
             self._seed()
             self._fit(train, part_labels[0], validation, part_labels[1])
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)  # noqa: NPY002
         normal = source.subset(held_out if labels is None else held_out[labels[held_out] == 0])
         verbose = getattr(self, "verbose", 0)
         return self._set_offset(normal.apply(scorer or self.score_samples, "Threshold", verbose))
 
     def set_threshold(self, X_normal, false_alarm_rate=None):
-        """Set ``offset_`` so that ``predict`` flags ``false_alarm_rate`` of ``X_normal``.
-
-        ``X_normal`` are normal images the detector was not fitted on; ``false_alarm_rate``
-        defaults to the constructor's. Nothing is refitted. Returns ``self``.
-        """
+        """Set ``offset_`` so that ``predict`` flags ``false_alarm_rate`` (default: the
+        constructor's) of ``X_normal``, normal images not fitted on; nothing is refitted."""
         return self._set_offset(self.score_samples(X_normal), false_alarm_rate)
 
     def _set_offset(self, scores, false_alarm_rate=None):
@@ -203,8 +179,7 @@ class ImageDetector(OutlierMixin, BaseEstimator):
 
     @property
     def n_features_in_(self) -> int:
-        """Numbers in one image, ``H * W * C`` (scikit-learn's count of what ``fit`` saw per
-        sample); the image's shape itself is ``image_shape_``. Only on a fitted detector."""
+        """Numbers in one image, ``H * W * C`` (the image's shape is ``image_shape_``)."""
         if "image_shape_" not in vars(self):
             raise AttributeError("n_features_in_: the detector is not fitted")
         return int(np.prod(self.image_shape_))
@@ -218,13 +193,11 @@ class ImageDetector(OutlierMixin, BaseEstimator):
         return self.labels_from_scores(self.score_samples(X))
 
     def labels_from_scores(self, scores) -> np.ndarray:
-        """What ``predict`` returns for images with these ``score_samples``: +1 normal, -1
-        anomaly, cut at ``offset_`` (for code that already has the scores, notebook 05)."""
+        """What ``predict`` returns for images with these ``score_samples`` (notebook 05)."""
         check_is_fitted(self)
         return np.where(np.asarray(scores) - self.offset_ < 0, -1, 1)
 
     def _check_images(self, X) -> np.ndarray:
-        """Validated images of the fitted shape (larger ones: an error naming ``Tiled``)."""
         check_is_fitted(self)
         images = as_images(X)
         check_fitted_shape(images, self.image_shape_, type(self).__name__, tiles=True)
@@ -236,18 +209,14 @@ class ImageDetector(OutlierMixin, BaseEstimator):
 
     def validation_split(self, n_images: int, y=None):
         """The sorted indices ``(fit part, held-out part)`` that ``fit`` uses for ``n_images``
-        images (stratified by the labels ``y``, if given): the held-out normal images are those
-        ``offset_`` was set on, and what ``set_threshold`` may use again."""
+        images (stratified by the labels ``y``, if given)."""
         fraction = self.validation_fraction
         n_fit = round((1 - fraction) * n_images)
         try:
             if not 1 <= n_fit < n_images:
                 raise ValueError("one part would be empty")
             parts = train_test_split(
-                np.arange(n_images),
-                train_size=n_fit,
-                random_state=self.random_state,
-                stratify=y,
+                np.arange(n_images), train_size=n_fit, random_state=self.random_state, stratify=y
             )
         except ValueError as error:  # too few images (of a class) to split
             raise InputError(
@@ -259,45 +228,32 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def _seed(self) -> None:
         """Seed what ``_fit`` draws from (the Keras detectors seed Keras)."""
 
-    # -- the fitted state, for saving (anomaly_tutorial.persistence) ---------------------------
     def _state_spec(self) -> dict:
-        """Every fitted attribute a saved copy holds, name -> declaration (:mod:`.state`), for
-        this detector's parameters and ``image_shape_``. Subclasses add theirs. Networks are
-        not attributes here: they are rebuilt from the parameters (:meth:`_set_state`)."""
+        """Every fitted attribute a saved copy holds, name -> declaration (:mod:`.state`).
+        Networks are not attributes here: they are rebuilt from the parameters."""
         return {"offset_": state.Number()}
 
     def _get_state(self) -> tuple[dict, dict]:
-        """``(attributes, network weights)`` of the fitted detector: what ``_state_spec``
-        declares, and for each network its list of weight arrays."""
+        """``(attributes, network weights)``: what ``_state_spec`` declares, and for each
+        network its list of weight arrays."""
         check_is_fitted(self)
         return {name: getattr(self, name) for name in self._state_spec()}, {}
 
     def _set_state(self, values: dict, weights: dict) -> None:
-        """Become the detector saved as ``values`` (checked with :func:`.state.check`) and
-        ``weights``, then rebuild what follows from them (:meth:`_derive`)."""
+        """Become the detector saved as ``values`` (checked) and ``weights``."""
         for name, value in values.items():
             setattr(self, name, value)
         self._derive()
 
     def _derive(self) -> None:
-        """Build what follows from the fitted state, such as a neighbour index: once, at the
-        end of fitting and after loading."""
-
-    def _fit(self, images, labels, val_images, val_labels) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _score_samples(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+        """Build what follows from the fitted state (a neighbour index): after fit and load."""
 
 
 class Wrapper:
-    """What the wrappers around a detector share (``tiling.Tiled``, ``streaming.Streamed``).
-
-    A wrapper has its own ``fit`` and ``score_samples``; ``predict``, ``decision_function`` and
-    ``set_threshold`` follow from its scores and the wrapped ``detector``'s one threshold,
-    ``offset_``. Every other attribute (``offset_``, ``image_shape_``, ``map_threshold``, ...)
-    is the detector's. The detector is fitted in place: save ``wrapper.detector``.
-    """
+    """What the wrappers around a detector share (``tiling.Tiled``, ``streaming.Streamed``,
+    which define ``score_samples``): ``predict``, ``decision_function`` and ``set_threshold``
+    from the wrapper's scores and the detector's ``offset_``. Other attributes are the
+    detector's, which is fitted in place."""
 
     def __init__(self, detector):
         self.detector = detector
@@ -308,17 +264,11 @@ class Wrapper:
         return getattr(self.detector, name)
 
     def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative means anomaly."""
         return self.score_samples(X) - self.detector.offset_
 
     def predict(self, X):
-        """+1 for normal, -1 for anomaly, cut at the detector's ``offset_``."""
         return self.detector.labels_from_scores(self.score_samples(X))
 
     def set_threshold(self, X_normal, false_alarm_rate=None):
-        """The detector's ``set_threshold``, on this wrapper's scores of ``X_normal``."""
         self.detector._set_offset(self.score_samples(X_normal), false_alarm_rate)
         return self
-
-    def score_samples(self, X):  # pragma: no cover
-        raise NotImplementedError

@@ -1,26 +1,10 @@
-"""``conv_autoencoder``: learn to reproduce normal images; anomalies reconstruct badly.
+"""``conv_autoencoder``: learn to redraw normal images; anomalies redraw badly (notebook 03).
 
-Notebook 03 explains it. A small convolutional encoder/decoder (:mod:`.networks`) is trained on
-normal images only and stops early on *held-out normal* images (never on the test set). An
-image is scored by how badly it is reconstructed: a per-pixel error map (:func:`error_maps`, the
-squared difference), smoothed, then reduced to one number by its mean or by its local maximum.
-
-Three recipes, each a named preset in :data:`PRESETS` (``make_detector("conv_autoencoder",
-preset=...)``); :func:`choose_preset` chooses between the last two from the normal training
-images alone (:func:`position_r2`):
-
-- **textbook** (:data:`PLAIN`): the plain autoencoder notebook 03 starts from.
-- **texture** (grass, brick: alike everywhere): an anomaly is a *local defect*. Inpainting
-  training (:mod:`.corruption`), a spatial code, and the robust maximum of a lightly blurred,
-  smoothed squared error, per pixel in units of the training images' error there.
-- **object** (digits, faces: aligned, each pixel has its own role): an anomaly may be *a
-  different thing*, which an autoencoder often redraws well. A plain autoencoder with a dense
-  code of ``round(sqrt(H * W * C))`` numbers, and the ``"combined"`` score: the largest of three
-  z-scores (each in units of its spread on held-out normal images): the local error above, the
-  global mean squared error, and the distance of the image's code to its nearest training codes.
-
-The rule and both recipes were chosen on the development parts of the bundled data only
-(``datasets.parts``).
+An image is scored by its per-pixel reconstruction error (:func:`error_maps`), smoothed and
+reduced to one number. The recipes are the presets of :data:`PRESETS`; :func:`choose_preset`
+chooses between ``"texture"`` and ``"object"`` from the normal training images alone
+(:func:`position_r2`). The rule and the recipes were chosen on the development parts of the
+bundled data only (``datasets.parts``).
 """
 
 from numbers import Integral, Real
@@ -39,8 +23,7 @@ from anomaly_tutorial.detectors.base import POSITIVE_INT
 from anomaly_tutorial.detectors.corruption import RandomBlobCorruption
 from anomaly_tutorial.detectors.keras_base import KerasImageDetector
 
-#: The plain autoencoder notebook 03 starts from: a dense 64-number bottleneck, no inpainting,
-#: the mean squared error as image score. ``ConvAutoencoder(**PLAIN)`` builds it.
+#: The plain autoencoder notebook 03 starts from (the ``"textbook"`` preset).
 PLAIN = {
     "filters": (16, 32, 64),
     "latent_dim": 64,
@@ -54,8 +37,16 @@ PLAIN = {
     "patience": 10,
 }
 #: The recipes of the course, by name: ``make_detector("conv_autoencoder", preset=name)``.
-#: ``"texture"`` is the constructor's defaults; ``latent_dim="sqrt"`` is ``round(sqrt(H * W *
-#: C))``, at least 8, resolved at fit into ``latent_dim_``.
+#: - ``"textbook"`` (:data:`PLAIN`): the plain autoencoder notebook 03 starts from, a dense
+#:   64-number code and the mean squared error as image score.
+#: - ``"texture"`` (grass, brick: alike everywhere; the constructor's defaults): an anomaly is a
+#:   local defect. Inpainting training (:mod:`.corruption`), a spatial code, and the robust
+#:   maximum of the smoothed error, per pixel in units of the training images' error there.
+#: - ``"object"`` (digits, faces: aligned): an anomaly may be a different thing, which an
+#:   autoencoder often redraws well. A dense code of ``max(8, round(sqrt(H * W * C)))`` numbers
+#:   and the ``"combined"`` score: the largest z-score (in units of its spread on held-out normal
+#:   images) of the local error, the global mean squared error and the code's distance to its
+#:   nearest training codes.
 PRESETS = {
     "textbook": PLAIN,
     "texture": {"latent_dim": None, "mask_rate": 0.25, "reduction": "max"},
@@ -70,9 +61,8 @@ COMBINED = ("local", "global", "code")
 
 
 def error_maps(images, reconstructions, blur_sigma: float = 0.0) -> np.ndarray:
-    """Per-pixel reconstruction error ``(n, H, W)``, higher = worse (notebook 03): the squared
-    difference, averaged over channels, after blurring both images with ``blur_sigma``, at the
-    scale an autoencoder can redraw (nobody rebuilds every grass blade exactly)."""
+    """Per-pixel squared error ``(n, H, W)``, averaged over channels, after blurring both images
+    with ``blur_sigma``: the scale an autoencoder can redraw (not every grass blade)."""
     difference = anomaly_maps.blur(images, blur_sigma) - anomaly_maps.blur(
         reconstructions, blur_sigma
     )
@@ -80,16 +70,10 @@ def error_maps(images, reconstructions, blur_sigma: float = 0.0) -> np.ndarray:
 
 
 def position_r2(mean_image, pixel_std) -> float:
-    """Share of the pixels' variance that their *position* explains, from per-pixel moments.
-
-    ``mean_image`` and ``pixel_std`` are the mean and standard deviation of the normal images at
-    each pixel. A texture looks alike everywhere, so its mean image is flat (about 0.004 on the
-    bundled brick, grass and gravel); aligned objects are not (digits and glyphs 0.57-0.81,
-    faces 0.27). :func:`choose_preset` calls images below :data:`TEXTURE_BELOW` a texture.
-
-    Arrays ``(H, W, C)`` are taken per channel: a tinted colour texture has channel means that
-    differ, but that is colour, not position.
-    """
+    """Share of the pixels' variance that their *position* explains, from the normal images'
+    mean and standard deviation at each pixel. A texture's mean image is flat (about 0.004 on
+    the bundled brick, grass and gravel), aligned objects' is not (digits and glyphs 0.57-0.81,
+    faces 0.27). ``(H, W, C)`` is taken per channel: a tint is colour, not position."""
     mean_image = np.asarray(mean_image, dtype=np.float64)
     if mean_image.ndim == 3:  # (H, W, C): the variance over positions, channel by channel
         between = float(mean_image.reshape(-1, mean_image.shape[-1]).var(axis=0).mean())
@@ -100,15 +84,15 @@ def position_r2(mean_image, pixel_std) -> float:
 
 
 def choose_preset(images) -> str:
-    """``"texture"`` if the normal ``images`` (an array or an image source, read batch by
-    batch) have a :func:`position_r2` below :data:`TEXTURE_BELOW`, else ``"object"``."""
+    """``"texture"`` if the normal ``images`` (an array or an image source) have a
+    :func:`position_r2` below :data:`TEXTURE_BELOW`, else ``"object"``."""
     mean, std = pixel_moments(as_source(images).batches())
     return "texture" if position_r2(mean, std) < TEXTURE_BELOW else "object"
 
 
 def pixel_moments(batches) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation at each position over all the arrays of ``batches``, one
-    batch at a time (``StandardScaler.partial_fit``): memory does not grow with the images."""
+    """Mean and standard deviation at each position over the arrays of ``batches``, one batch
+    at a time."""
     scaler = StandardScaler()
     for batch in batches:
         shape = batch.shape[1:]
@@ -119,27 +103,23 @@ def pixel_moments(batches) -> tuple[np.ndarray, np.ndarray]:
 class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     """Convolutional autoencoder anomaly detector with the scikit-learn outlier API (notebook 03).
 
-    The defaults are the texture preset (:data:`PRESETS`): the recipe the course uses on its
-    textures, what ``make_detector("conv_autoencoder")`` gives. The other presets change
-    ``latent_dim``, ``mask_rate`` and ``reduction`` (and the textbook one more).
+    The defaults are the ``"texture"`` preset (:data:`PRESETS`). Training stops early on the
+    held-out *normal* images, never on the test set.
 
     Parameters
     ----------
     filters : tuple of int, default=(24, 48)
         Encoder widths, one halving of the image each; the decoder mirrors them.
     latent_dim : int, None or "sqrt", default=None
-        Size of a dense code; ``None`` keeps the last feature map as the code; ``"sqrt"`` is
-        ``max(8, round(sqrt(H * W * C)))`` for images of ``(H, W, C)``, resolved at fit.
+        Size of a dense code; None keeps the last feature map; ``"sqrt"``: see :data:`PRESETS`.
     epochs : int, default=40
-        Most training epochs; training stops after ``patience`` epochs without a better loss
-        on the held-out normal images, and keeps the best weights.
+        Most training epochs (early stopping keeps the best weights).
     batch_size : int, default=16
         Images per training step and per inference call.
     learning_rate : float, default=2e-3
         Adam's learning rate.
     mask_rate : float in [0, 1), default=0.25
-        Inpainting training: share of each training input hidden under random blobs
-        (:class:`.corruption.RandomBlobCorruption`); 0 trains a plain autoencoder.
+        Inpainting: share of each training input hidden under blobs (:mod:`.corruption`).
     mask_size : int, default=8
         Blob size in pixels.
     shift_share : float in [0, 1], default=0.5
@@ -147,19 +127,16 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     noise_std : float, default=0.0
         Gaussian noise on the training input (a denoising autoencoder); 0 = none.
     reduction : {"mean", "max", "combined"}, default="max"
-        Image score: the error map's mean, or its robust maximum (``top_fraction``), or
-        ``"combined"``, the largest z-score of that maximum, the global mean squared error
-        and the code distance (module docstring; needs a dense code).
+        Image score: the map's mean, its robust maximum, or ``"combined"`` (:data:`PRESETS`).
     error_blur : float, default=0.5
-        Gaussian sigma (pixels) applied to image and reconstruction before comparing them
-        (:func:`error_maps`).
+        Gaussian sigma (pixels) on image and reconstruction before comparing (:func:`error_maps`).
     smoothing_sigma : float, default=4.0
         Gaussian sigma (pixels) smoothing the error map.
     top_fraction : float in [0, 1], default=0.1
         The ``"max"`` reduction averages this top share of the map's pixels.
     normalize_errors : bool, default=True
-        Express the map, per pixel, in units of the spread of the training images' errors at
-        that pixel, so that hard-to-redraw borders do not dominate.
+        The map per pixel in units of the training images' error spread there, so that
+        hard-to-redraw borders do not dominate.
     patience : int, default=15
         Early-stopping patience in epochs.
     n_neighbors : int, default=5
@@ -170,7 +147,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     Attributes
     ----------
     latent_dim_ : int or None
-        The code size used at fit (``latent_dim`` with ``"sqrt"`` resolved).
+        The code size used (``latent_dim`` resolved).
     model_ : keras.Model
         The trained autoencoder (input padded, see :mod:`.networks`).
     history_ : dict
@@ -180,16 +157,12 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     error_mean_, error_scale_ : ndarray of shape (H, W)
         Per-pixel error statistics of the training images (``normalize_errors``).
     codes_ : ndarray of shape (n_fit, latent_dim_) or None
-        The training images' codes (``"combined"``): the memory of the code distance.
+        The training images' codes (``"combined"``).
     code_neighbors_ : sklearn.neighbors.NearestNeighbors or None
         The index of ``codes_``, built once (after fitting or loading).
     score_mean_, score_scale_ : ndarray of shape (3,) or None
         Mean and spread of the three ``"combined"`` scores on the held-out normal images.
     {offset_attribute}
-
-    See Also
-    --------
-    anomaly_tutorial.detectors.deep_svdd.DeepSVDD : one-class deep detector without decoder.
 
     Examples
     --------
@@ -226,19 +199,16 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         self._store_params(locals())
 
     def code_size(self, image_shape):
-        """``latent_dim`` for images of ``image_shape``: ``"sqrt"`` resolved, else as it is."""
+        """``latent_dim`` for images of ``image_shape``, ``"sqrt"`` resolved."""
         if self.latent_dim == "sqrt":
             return max(8, round(float(np.prod(image_shape)) ** 0.5))
         return self.latent_dim
 
     def build_model(self, image_shape) -> keras.Model:
-        """The Keras autoencoder for images of ``image_shape``, padded as ``fit`` pads them.
-
-        Input -> (training only: noise, blob corruption) -> encoder -> decoder.
-        """
+        """The Keras autoencoder for images of ``image_shape`` (padded): input -> (training
+        only: noise, blobs) -> encoder -> decoder."""
         latent_dim = self.code_size(image_shape)
-        height, width, channels = image_shape
-        padded = (*networks.padded_size(height, width, len(self.filters)), channels)
+        padded = self._padded_shape(image_shape)
         inputs = keras.Input(shape=padded, name="image")
         tensor = inputs
         if self.noise_std > 0:
@@ -293,7 +263,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         height, width, _ = self.image_shape_
         return {
             **super()._state_spec(),
-            "latent_dim_": state.Either((state.Choice((None,)), state.Number(1, 2**16, True))),
+            "latent_dim_": state.Number(1, 2**16, integer=True, optional=True),
             "history_": state.History(),
             "n_epochs_": state.Number(0, state.MAX_EPOCHS, True),
             "error_mean_": state.Array((height, width)),
@@ -311,10 +281,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
 
     def reconstruct(self, X) -> np.ndarray:
         """The reconstructions of ``X``, ``(n, H, W, C)`` in [0, 1]."""
-        return self._reconstruct(self._check_images(X))
-
-    def _reconstruct(self, images):
-        return self._forward(images)[0]
+        return self._forward(self._check_images(X))[0]
 
     def _forward(self, images):
         """Reconstructions ``(n, H, W, C)`` and flattened codes ``(n, d)``, in batches."""
@@ -329,7 +296,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
 
     def _maps(self, images, reconstructions=None):
         if reconstructions is None:
-            reconstructions = self._reconstruct(images)
+            reconstructions = self._forward(images)[0]
         maps = error_maps(images, reconstructions, self.error_blur)
         return anomaly_maps.blur(maps, self.smoothing_sigma)
 
@@ -348,15 +315,11 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         return (self._maps(images, reconstructions) - self.error_mean_) / self.error_scale_
 
     def anomaly_map(self, X) -> np.ndarray:
-        """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous.
-
-        With ``normalize_errors`` it is in units of the training images' spread at that pixel.
-        """
+        """Smoothed reconstruction error per pixel, ``(n, H, W)``; higher = more anomalous."""
         return self._normalised_maps(self._check_images(X))
 
     def _reduction(self) -> str:
-        """``reduction``, which ``set_params`` may change after fitting, as the error settings;
-        ``"combined"`` needs the code memory and score statistics measured at fit."""
+        """``reduction``, checked: ``set_params`` may change it after fitting."""
         check_is_fitted(self)
         if self.reduction == "combined" and self.codes_ is None:
             raise ValueError(
@@ -370,8 +333,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         return self.reduction != "combined"
 
     def scores_from_maps(self, maps) -> np.ndarray:
-        """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``. Only
-        for the map reductions (``"mean"``, ``"max"``; see :meth:`maps_give_scores`)."""
+        """``score_samples`` from anomaly maps ``(n, H, W)`` (``"mean"`` and ``"max"`` only)."""
         reduction = self._reduction()
         if reduction == "combined":
             raise ValueError(
@@ -381,10 +343,8 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         return -anomaly_maps.image_scores(maps, reduction, self.top_fraction)
 
     def combined_scores(self, X) -> np.ndarray:
-        """The three anomaly scores of ``"combined"``, ``(n, 3)`` (higher = more anomalous),
-        each in units of its spread on the held-out normal images (columns :data:`COMBINED`:
-        local error, global mean squared error, code distance). Needs a detector fitted with
-        ``reduction="combined"`` (the object preset)."""
+        """The three z-scored anomaly scores of ``"combined"``, ``(n, 3)``, columns
+        :data:`COMBINED` (needs a detector fitted with ``reduction="combined"``)."""
         images = self._check_images(X)
         if self.codes_ is None:
             raise ValueError("combined_scores needs a detector fitted with reduction='combined'.")
@@ -402,13 +362,9 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         return np.stack([local, overall, distance], axis=1)
 
     def map_threshold(self) -> tuple[float, float]:
-        """``(level, share)``: the anomaly-map value at the threshold ``offset_``.
-
-        ``predict`` flags an image whose hottest ``share`` of pixels average ``level`` or more
-        (``share`` is ``top_fraction``; 1.0, the whole map, for ``reduction="mean"``). With
-        ``"combined"`` an image is also flagged for a high global error or an unusual code.
-        ``anomaly-tutorial score --maps`` colours every overlay from 0 to twice ``level``.
-        """
+        """``(level, share)``: ``predict`` flags an image whose hottest ``share`` of pixels
+        average ``level`` or more (``"combined"``: also for a high global error or an unusual
+        code). ``anomaly-tutorial score --maps`` colours overlays from 0 to twice ``level``."""
         reduction = self._reduction()
         share = 1.0 if reduction == "mean" else float(self.top_fraction)
         if reduction == "combined":  # the local error's z-score, back in map units

@@ -1,9 +1,7 @@
 """Inpainting training: damage the input, ask for the clean image back (notebook 03).
 
-An autoencoder trained to copy its input copies defects too, as long as its bottleneck lets
-enough through, and on a stochastic texture like grass it must let a lot through to draw the
-texture at all. Damaging random blobs of the *input* while the *target* stays clean changes the
-task: the network learns to replace whatever does not fit the surrounding normal texture.
+An autoencoder that copies its input copies defects too; with random blobs of the *input*
+damaged and the *target* clean, it learns to replace what does not fit the normal texture.
 """
 
 import keras
@@ -11,22 +9,10 @@ import keras
 
 @keras.saving.register_keras_serializable(package="anomaly_tutorial")
 class RandomBlobCorruption(keras.layers.Layer):
-    """During training only, overwrite random blobs covering ``rate`` of the pixels.
-
-    Each image's blobs are filled either with a flat random grey or, with probability
-    ``shift_share``, with the same texture brightened or darkened by a random amount. At
-    inference (``training=False``) the layer does nothing.
-
-    Parameters
-    ----------
-    rate : float in [0, 1), default=0.25
-        Share of the pixels of a batch hidden under blobs.
-    blob_size : int, default=8
-        Blob size in pixels.
-    shift_share : float in [0, 1], default=0.5
-        Probability that an image's blobs show its own texture, shifted in brightness.
-    seed : int or None, default=None
-        Seed of the blobs and fills.
+    """During training only, hide ``rate`` of a batch's pixels under random blobs of about
+    ``blob_size`` pixels, filled with a flat random grey or, with probability ``shift_share``,
+    with the image itself brightened or darkened by a random amount (``seed``: of the blobs and
+    fills). At inference (``training=False``) the layer does nothing.
 
     Examples
     --------

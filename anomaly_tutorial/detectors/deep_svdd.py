@@ -1,18 +1,10 @@
 """``deep_svdd``: Deep SVDD, the deep-learning OneClassSVM (Ruff et al., ICML 2018; notebook 04).
 
-A network ``phi`` maps every normal training image as close as it can to a fixed centre ``c``;
-the squared distance ``||phi(x) - c||**2`` is the anomaly score. It is the one-class SVM's idea
-(enclose the normal data in a small sphere) with a learned feature map instead of a kernel.
-
-What the paper warns about, and this module keeps:
-
-- no bias terms anywhere in ``phi`` (convolutions, dense layer, BatchNorm's shift and scale) and
-  no bounded activations: otherwise ``phi`` can output the constant ``c`` for *every* image,
-  a perfect loss and a useless detector (``use_bias=True`` demonstrates this collapse);
-- ``c`` is fixed before training from one forward pass over the training images (never
-  learned, or ``c = phi(x) = 0`` would again be trivial), with coordinates near 0 pushed to
-  ``+-center_eps``;
-- weight decay (AdamW) and optional autoencoder pre-training of ``phi`` as an encoder.
+A network ``phi`` maps normal training images as close as it can to a fixed centre ``c``;
+``||phi(x) - c||**2`` is the anomaly score. What the paper warns about, and this module keeps:
+no bias terms and no bounded activations in ``phi`` (or it can output ``c`` for every image,
+``use_bias=True`` demonstrates this collapse); ``c`` fixed before training from one forward
+pass, never learned; weight decay (AdamW) and optional autoencoder pre-training.
 """
 
 from numbers import Integral, Real
@@ -33,9 +25,8 @@ BATCH_NORM_MOMENTUM = 0.9
 
 
 def initial_center(features, eps: float = 0.1) -> np.ndarray:
-    """The paper's centre: the mean feature, with coordinates closer to 0 than ``eps`` moved to
-    ``+-eps`` (notebook 04). A coordinate of ``c`` at 0 is one a bias-free network can hit by
-    zeroing its weights."""
+    """The paper's centre: the mean feature, coordinates closer to 0 than ``eps`` moved to
+    ``+-eps`` (a bias-free network hits 0 by zeroing its weights; notebook 04)."""
     center = np.asarray(features, dtype=np.float32).mean(axis=0)
     return np.where(np.abs(center) < eps, np.copysign(eps, center), center).astype(np.float32)
 
@@ -51,17 +42,8 @@ class SoftBoundaryLoss(keras.losses.Loss):
     """Soft-boundary Deep SVDD: ``R**2 + mean(max(0, ||phi(x) - c||**2 - R**2)) / nu``.
 
     Only images outside the sphere of radius ``R`` are pulled in, as in OneClassSVM, where
-    ``nu`` bounds the fraction of training images left outside. ``R`` is not trained by
-    gradient: ``DeepSVDD`` sets it after each epoch (the paper's schedule).
-
-    Parameters
-    ----------
-    nu : float in (0, 1], default=0.1
-        Weight ``1 / nu`` of the images outside the sphere.
-    radius : float, default=0.0
-        Start value of ``R``, a non-trainable ``keras.Variable``.
-    name : str, default="soft_boundary"
-        Keras's name of the loss.
+    ``nu`` bounds the share of training images left outside. ``R`` (start value ``radius``) is
+    a non-trainable variable: ``DeepSVDD`` sets it after each epoch (the paper's schedule).
 
     Examples
     --------
@@ -94,7 +76,6 @@ class _RadiusUpdate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 >= self.warm_up:
-            # One distance per training image (a float each), read batch by batch.
             scores = [self.detector._score_samples(batch) for batch in self.images.batches()]
             distances = np.sqrt(-np.concatenate(scores))
             self.loss.radius.assign(float(np.quantile(distances, 1.0 - self.loss.nu)))
@@ -108,13 +89,11 @@ class DeepSVDD(KerasImageDetector):
     Parameters
     ----------
     filters : tuple of int, default=(16, 32)
-        The feature network ``phi``: one stride-2 convolution per entry, then a dense layer
-        (:func:`.networks.build_encoder`). Two halvings keep the 2x2 layout of an 8x8 digit.
+        One stride-2 convolution of ``phi`` per entry (:func:`.networks.build_encoder`).
     latent_dim : int, default=32
         Number of features ``phi`` outputs.
     use_bias : bool, default=False
-        ``False``, as in the paper. ``True`` adds bias terms to every layer, which lets the
-        network collapse to a constant; it exists to demonstrate that pitfall.
+        True adds bias terms everywhere, to demonstrate the collapse to a constant.
     batch_norm : bool, default=False
         BatchNorm after each convolution, without shift and scale when ``use_bias=False``.
     epochs : int, default=50
@@ -126,12 +105,10 @@ class DeepSVDD(KerasImageDetector):
     weight_decay : float, default=1e-4
         AdamW's weight decay.
     pretrain_epochs : int, default=0
-        Epochs of autoencoder pre-training of ``phi`` (with a mirror decoder) before ``c_`` is
-        chosen; 0 disables it.
+        Epochs of autoencoder pre-training of ``phi`` before ``c_`` is chosen; 0: none.
     objective : {"one-class", "soft-boundary"}, default="one-class"
-        Pull every image towards ``c_``, or only those outside the radius ``R``
-        (:class:`SoftBoundaryLoss`). ``predict`` cuts at ``offset_`` for both; the paper's
-        soft-boundary rule, "anomaly iff outside ``R``", would be ``offset_ = -radius_**2``.
+        Pull every image towards ``c_``, or only those outside ``R`` (:class:`SoftBoundaryLoss`).
+        ``predict`` cuts at ``offset_``; the paper's rule would be ``offset_ = -radius_**2``.
     nu : float in (0, 1], default=0.1
         Soft-boundary only: the share of training images allowed outside ``R``.
     warm_up_epochs : int, default=5
@@ -144,19 +121,14 @@ class DeepSVDD(KerasImageDetector):
     Attributes
     ----------
     model_ : keras.Model
-        The trained feature network ``phi`` (a plain Keras model).
+        The trained feature network ``phi``.
     c_ : ndarray of shape (latent_dim,)
         The centre.
     radius_ : float
         ``R`` (0 for ``"one-class"``).
     history_, pretrain_history_ : dict
-        Keras loss curves (``val_loss`` on held-out normal images); the second is empty
-        without pre-training.
+        Loss curves (``val_loss``: held-out normal images); the second may be empty.
     {offset_attribute}
-
-    See Also
-    --------
-    anomaly_tutorial.detectors.hog_ocsvm.HOGOneClassSVM : the kernel method it generalises.
 
     Examples
     --------
@@ -213,9 +185,8 @@ class DeepSVDD(KerasImageDetector):
             features.partial_fit(self._predict(batch))
         self.c_ = initial_center(features.mean_[np.newaxis], self.center_eps)
         self.radius_ = 0.0
-        # A thin wrapper gets compiled, so that model_ (phi itself) stays a plain network. One
-        # input tensor, not the list ``inputs``: Keras 3.8 warns when a list-input model is
-        # called with a single array.
+        # A thin wrapper is compiled, so that model_ (phi) stays a plain network; one input
+        # tensor, not a list, or Keras 3.8 warns when it is called with a single array.
         trainer = keras.Model(self.model_.input, self.model_.output, name="deep_svdd_trainer")
         callbacks, loss = [], squared_distance
         if self.objective == "soft-boundary":

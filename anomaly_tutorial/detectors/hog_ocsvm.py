@@ -1,23 +1,17 @@
 """``hog_ocsvm``: HOG features -> StandardScaler -> OneClassSVM (notebook 01).
 
-The learner's starting point. The fitted ``pipeline_`` is exactly the scikit-learn pipeline a
-learner writes by hand; the class around it adds the threshold rule every detector of the
-course shares (``OneClassSVM.predict`` would cut at the boundary ``nu`` sets, and ignore a
-changed ``offset_``).
+The fitted ``pipeline_`` is the scikit-learn pipeline a learner writes by hand; the class adds
+the threshold rule every detector shares (``OneClassSVM.predict`` would ignore ``offset_``).
 
-A saved detector holds the numbers OneClassSVM scores with, all public: the scaler's ``mean_``
-and ``scale_``, the support vectors, their dual coefficients and the kernel width, checked on
-loading, never libsvm's internals. A loaded detector scores with them: an image's score is
-``sum_i dual_coef_[i] * kernel(support_vectors_[i], features)``, as
-``OneClassSVM.score_samples`` computes it, here with ``sklearn.metrics.pairwise_kernels``. The
-two agree to about 1e-15. That can still reorder images whose scores tie to that precision:
-on the glyphs, whose renderings repeat, a class's AUROC can move by up to 0.007 (measured).
+A saved detector holds the public numbers OneClassSVM scores with (the scaler's ``mean_`` and
+``scale_``, support vectors, dual coefficients, kernel width), never libsvm's internals; a
+loaded one scores ``sum_i dual_coef_[i] * kernel(support_vectors_[i], features)`` with
+``pairwise_kernels``. That agrees with ``OneClassSVM.score_samples`` to about 1e-15, which can
+still reorder tied scores: on the glyphs, whose renderings repeat, a class's AUROC can move by
+up to 0.007 (measured).
 
-Images are turned into HOG features batch by batch, so a folder is read once and only the
-features stay in memory: OneClassSVM needs all of them at once. They are about as large as the
-images themselves (1,764 float64 numbers for a 64x64 image, 14 KB against its 16 KB as
-float32), and the SVM's fit time, which grows faster than the number of images, limits this
-method long before memory does.
+HOG is computed batch by batch, so only the features stay in memory (about as large as the
+images; the SVM's fit time limits this method long before memory does).
 """
 
 from numbers import Real
@@ -37,8 +31,7 @@ _CELLS = [None, *POSITIVE_INT, PositiveInts()]
 
 
 def resolved_gamma(gamma, features) -> float:
-    """The kernel width OneClassSVM uses for ``gamma`` on these (standardised) ``features``:
-    ``"scale"`` is ``1 / (n_features * features.var())``, ``"auto"`` is ``1 / n_features``."""
+    """The kernel width OneClassSVM uses for ``gamma`` on these (standardised) ``features``."""
     if gamma == "scale":
         variance = features.var()
         return float(1.0 / (features.shape[1] * variance)) if variance != 0 else 1.0
@@ -67,8 +60,8 @@ class HOGOneClassSVM(ImageDetector):
     Attributes
     ----------
     pipeline_ : sklearn.pipeline.Pipeline
-        The fitted ``make_pipeline(HOGFeatures(...), StandardScaler(), OneClassSVM(...))``
-        (a detector fitted in this session; a loaded one has the numbers below only).
+        ``make_pipeline(HOGFeatures(...), StandardScaler(), OneClassSVM(...))``, fitted (not on
+        a loaded detector, which has the numbers below only).
     feature_mean_, feature_scale_ : ndarray of shape (n_features,)
         The scaler's ``mean_`` and ``scale_``.
     support_vectors_ : ndarray of shape (n_support, n_features)
@@ -76,12 +69,8 @@ class HOGOneClassSVM(ImageDetector):
     dual_coef_ : ndarray of shape (n_support,)
         Their coefficients in the score.
     gamma_ : float
-        The kernel width used (``gamma`` resolved, as OneClassSVM resolves ``"scale"``).
+        The kernel width used (``gamma`` resolved).
     {offset_attribute}
-
-    See Also
-    --------
-    sklearn.svm.OneClassSVM : the estimator at the end of ``pipeline_``.
 
     Examples
     --------
@@ -110,7 +99,7 @@ class HOGOneClassSVM(ImageDetector):
         self._store_params(locals())
 
     def _fit(self, images, labels, val_images, val_labels):
-        # The same fitted steps as make_pipeline(...).fit(images), with HOG done in batches.
+        # The fitted steps of make_pipeline(...).fit(images), with HOG done in batches.
         hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
         hog.fit(images.read([0]))  # HOG's fit only resolves its cell sizes from the image size
         batches = images.batches(description="HOG features")

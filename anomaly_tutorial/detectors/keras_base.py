@@ -1,11 +1,10 @@
-"""What the Keras detectors share: seeding, padding, batched inference, training and progress.
+"""What the Keras detectors share: seeding, padding, batched inference, training and saving.
 
-Notebooks 02 to 04 build on it. A subclass writes its ``_fit`` (build, compile and train
-``model_``) and its ``_score_samples``; everything here is the plumbing around them. Training
-always reads its images through :class:`~anomaly_tutorial.detectors.batches.ImageBatches`, so
-an array and a folder take the same path.
+Training always reads its images through :class:`ImageBatches`, so an array and a folder (an
+image source, :mod:`anomaly_tutorial.batching`) take the same path, one batch in memory at a time.
 """
 
+import math
 from numbers import Real
 
 import keras
@@ -16,7 +15,45 @@ from sklearn.utils._param_validation import Interval
 from anomaly_tutorial import progress
 from anomaly_tutorial.detectors import networks, state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
-from anomaly_tutorial.detectors.batches import ImageBatches
+
+
+class ImageBatches(keras.utils.PyDataset):
+    """Batches ``(inputs, targets)`` of an image source for training (notebook 03).
+
+    ``inputs(batch)`` turns a float32 ``(n, H, W, C)`` batch into the network's input;
+    ``targets(inputs)`` gives the targets (None: the inputs, an autoencoder's). With a ``seed``,
+    the order is shuffled every epoch by the batches' own ``default_rng(seed)``: the same order
+    for a folder and for the same images as an array, the global random state untouched; None
+    keeps the source's order (validation data). ``failure`` keeps the error a batch raised, so
+    that the detector re-raises it as it was (Keras may wrap it in a TensorFlow type).
+    """
+
+    def __init__(self, source, batch_size, inputs, targets=None, seed=None):
+        super().__init__()  # one worker, no multiprocessing: batches come in order
+        self.source, self.batch_size = source, int(batch_size)
+        self.inputs, self.targets = inputs, targets
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._order = self._new_order()
+        self.failure = None
+
+    def _new_order(self) -> np.ndarray:
+        count = len(self.source)
+        return np.arange(count) if self._rng is None else self._rng.permutation(count)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.source) / self.batch_size)
+
+    def __getitem__(self, index):
+        try:
+            chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+            inputs = self.inputs(self.source.read(chosen))
+            return inputs, inputs if self.targets is None else self.targets(inputs)
+        except Exception as error:
+            self.failure = error
+            raise
+
+    def on_epoch_end(self):
+        self._order = self._new_order()
 
 
 def history_dict(history) -> dict:
@@ -25,21 +62,10 @@ def history_dict(history) -> dict:
 
 
 class KerasImageDetector(ImageDetector):
-    """Base class of the Keras detectors: ``fit`` seeds Keras with ``random_state``.
-
-    ``_network_input`` pads images so that every halving of the network divides their size;
-    ``_predict`` runs ``model_`` on them in batches of ``batch_size``; ``_train`` fits a model on
-    image sources, batch by batch, and returns its history. ``_keras_attributes`` names the
-    fitted Keras models (for saving).
-    """
+    """Base class of the Keras detectors (notebooks 02 to 04): ``fit`` seeds Keras with
+    ``random_state``; ``_keras_attributes`` names the fitted networks (for saving)."""
 
     _keras_attributes = ("model_",)
-    _DOC_PARTS = {
-        **ImageDetector._DOC_PARTS,
-        "{verbose_parameter}": """verbose : int, default=0
-        0 is silent; 1 or more shows progress bars (tqdm, on stderr) over the epochs, with the
-        losses, and over long passes through the images.""",
-    }
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "filters": [PositiveInts(high=networks.MAX_FILTERS)],
@@ -62,8 +88,8 @@ class KerasImageDetector(ImageDetector):
         return values, {"model_": [np.asarray(weight) for weight in self.model_.get_weights()]}
 
     def _set_state(self, values, weights):
-        """The network is built from the parameters by the detector's own builder; only its
-        weights come from ``weights``, each checked against the built network's."""
+        """The network is built from the parameters; only its weights are loaded, each checked
+        against the built network's."""
         super()._set_state(values, {})
         model, saved = self._new_model(), weights["model_"]
         dtype = keras.backend.standardize_dtype
@@ -83,8 +109,8 @@ class KerasImageDetector(ImageDetector):
         self.model_ = model
 
     def _network_input(self, images: np.ndarray) -> np.ndarray:
-        height, width = images.shape[1:3]
-        return networks.pad_images(images, networks.padded_size(height, width, len(self.filters)))
+        """Images padded so that every halving of the network divides their size."""
+        return networks.pad_images(images, self._padded_shape(images.shape[1:])[:2])
 
     def _predict(self, images: np.ndarray) -> np.ndarray:
         inputs = self._network_input(images)
@@ -97,14 +123,12 @@ class KerasImageDetector(ImageDetector):
         return np.concatenate(outputs)
 
     def _padded_shape(self, image_shape) -> tuple[int, int, int]:
-        """The network's input shape for images of ``image_shape`` (see ``_network_input``)."""
         height, width, channels = image_shape
         return (*networks.padded_size(height, width, len(self.filters)), channels)
 
     def _train(self, model, images, val_images, targets=None, epochs=None, callbacks=()):
-        """Fit ``model`` on the sources ``images`` (shuffled every epoch with ``random_state``)
-        and ``val_images``, batch by batch; ``targets(inputs)`` gives the targets of a batch
-        (default: the inputs). Returns the history as a dict."""
+        """Fit ``model`` on the sources ``images`` and ``val_images``, batch by batch;
+        ``targets(inputs)`` gives a batch's targets (default: the inputs). Returns the history."""
         epochs = self.epochs if epochs is None else epochs
         inputs = self._network_input
         data = ImageBatches(images, self.batch_size, inputs, targets, self.random_state)

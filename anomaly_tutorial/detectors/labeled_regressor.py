@@ -1,15 +1,9 @@
 """``labeled_regressor``: "KerasRegressor on 0/1 labels", on today's Keras (notebook 02).
 
-The answer the learner got (notebook 00) wrapped a small Keras network in
-``keras.wrappers.scikit_learn.KerasRegressor`` and fitted it on images labelled 0 (normal) and 1
-(anomalous). That wrapper is gone; its maintained successor is
-``keras.wrappers.SKLearnRegressor``, which trains the network here. Notebook 02 shows why this
-is a *supervised binary classifier*, not one-class learning: it needs labelled anomalies and
-learns only the kinds it was shown.
-
-``epochs``, ``batch_size`` and the network size are plain constructor arguments, and the
-wrapper is built inside ``fit``, so that ``clone`` and ``GridSearchCV`` keep them.
-``score_samples`` is minus the network's output (higher = more normal).
+The answer the learner got (notebook 00) fitted ``keras.wrappers.scikit_learn.KerasRegressor``
+on images labelled 0 (normal) and 1 (anomalous); its maintained successor,
+``keras.wrappers.SKLearnRegressor``, trains the network here. Notebook 02 shows why this is a
+*supervised binary classifier*: it learns only the kinds of anomaly it was shown.
 """
 
 import keras
@@ -30,15 +24,11 @@ def build_network(
 ) -> keras.Model:
     """The compiled Keras network ``SKLearnRegressor`` calls as its ``model`` (notebook 02).
 
-    ``features="hog"`` is the answer's dense network: ``Input(n)`` -> ``Dense(13, relu)`` ->
-    ``Dense(6, relu)`` -> ``Dense(1)`` for ``hidden_units=(13, 6)``. ``features="pixels"`` is a
-    small CNN: 3x3 convolutions with ``filters`` channels, each followed by 2x2 max pooling,
-    then the maximum over all positions, then ``hidden_units`` dense layers (none by default).
-    ``head="regression"`` ends in a linear unit trained with MSE (the answer's);
-    ``head="classifier"`` ends in a sigmoid trained with binary cross-entropy (the honest
-    version of the same idea).
+    ``features="pixels"`` is a small CNN: 3x3 convolutions with ``filters`` channels, each
+    followed by 2x2 max pooling, then the maximum over all positions; then (both features)
+    ``hidden_units`` dense layers and the ``head``'s output unit.
     """
-    del y  # part of SKLearnRegressor's calling convention; the output is always one unit
+    del y  # SKLearnRegressor's calling convention; the output is always one unit
     inputs = keras.Input(shape=(X.shape[1],))
     hidden = inputs
     initializer = "glorot_uniform"  # Keras's default, as in the answer
@@ -59,12 +49,9 @@ def build_network(
         hidden = layers.GlobalMaxPooling2D()(hidden)
     for units in hidden_units:
         hidden = layers.Dense(units, activation="relu", kernel_initializer=initializer)(hidden)
-    if head == "classifier":
-        outputs = layers.Dense(1, activation="sigmoid")(hidden)
-        loss = "binary_crossentropy"
-    else:
-        outputs = layers.Dense(1)(hidden)
-        loss = "mean_squared_error"
+    classifier = head == "classifier"  # a probability of "anomaly"; else the answer's output
+    outputs = layers.Dense(1, activation="sigmoid" if classifier else None)(hidden)
+    loss = "binary_crossentropy" if classifier else "mean_squared_error"
     model = keras.Model(inputs, outputs, name=f"labeled_{features}_{head}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     return model
@@ -76,18 +63,15 @@ class LabeledRegressor(KerasImageDetector):
     Parameters
     ----------
     features : {"pixels", "hog"}, default="pixels"
-        ``"pixels"``: the images themselves into a small CNN (any image size). ``"hog"``: HOG
-        features + ``StandardScaler`` into the answer's dense network.
+        The images into a small CNN, or HOG features, standardised, into a dense network.
     head : {"regression", "classifier"}, default="regression"
-        ``"regression"``: linear output, mean squared error (the answer's recipe).
-        ``"classifier"``: sigmoid output, binary cross-entropy (a probability of "anomaly").
+        Linear output and mean squared error (the answer's), or sigmoid and cross-entropy.
     hidden_units : tuple of int or None, default=None
-        Sizes of the dense hidden layers. ``None``: the answer's ``(13, 6)`` on HOG, none on
-        pixels, where the pooled filters feed the output directly.
+        Dense hidden layers; None: the answer's ``(13, 6)`` on HOG, none on pixels.
     filters : tuple of int, default=(8, 16)
         Convolution filters per block of the CNN (``features="pixels"`` only).
     pixels_per_cell : int, pair of int or None, default=None
-        HOG cell size (``features="hog"`` only); ``None`` is ``HOGFeatures``'s adaptive default.
+        HOG cell size (``features="hog"`` only); None adapts to the image size.
     epochs : int, default=15
         Training epochs (the answer trained 100 on HOG, with batches of 64).
     batch_size : int, default=16
@@ -106,10 +90,6 @@ class LabeledRegressor(KerasImageDetector):
     history_ : dict
         ``loss`` and ``val_loss`` per epoch.
     {offset_attribute}
-
-    See Also
-    --------
-    anomaly_tutorial.detectors.hog_ocsvm.HOGOneClassSVM : needs no labelled anomalies.
 
     Examples
     --------
@@ -143,8 +123,7 @@ class LabeledRegressor(KerasImageDetector):
         return tags
 
     def fit_predict(self, X, y=None, **kwargs):
-        """``fit(X, y).predict(X)``: the labels go to ``fit`` (``OutlierMixin``'s version
-        would drop them)."""
+        """``fit(X, y).predict(X)`` (``OutlierMixin``'s version would drop ``y``)."""
         return self.fit(X, y).predict(X)
 
     def _check_labels(self, y):
@@ -236,15 +215,13 @@ class LabeledRegressor(KerasImageDetector):
 
 
 def training_set(dataset, *, kinds=None, n_anomalies=None, n_normal=None, random_state=0):
-    """Images and 0/1 labels for a labelled detector: normal images plus labelled anomalies.
+    """Images and 0/1 labels for a labelled detector, from a *development* part ``dataset``
+    (its test images are the labelled examples we may train on; notebook 02).
 
-    ``dataset`` is a *development* part (``load_textures(name, part="dev")``): its test images
-    are the labelled examples we may train on, and the test part stays for measuring. Normal
-    images are the training images plus the development part's *good* images: without the
-    latter, every anomaly would come from the test photos and every normal image from the
-    training photos, and the network could learn that difference instead of the defects.
-    ``kinds`` keeps only those defect types; ``n_anomalies`` and ``n_normal`` draw that many
-    at random (notebook 02).
+    Normal images are the training images plus the test images that are *good*: otherwise every
+    anomaly would come from the test photos and every normal image from the training photos,
+    and the network could learn that difference instead of the defects. ``kinds`` keeps those
+    defect types; ``n_anomalies`` and ``n_normal`` draw that many at random.
     """
     rng = np.random.default_rng(random_state)
     good = np.flatnonzero(dataset.test_labels == 0)

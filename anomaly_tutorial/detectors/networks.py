@@ -1,11 +1,8 @@
 """Small convolutional building blocks shared by the deep detectors (notebooks 03 and 04).
 
-Every image size must work (8x8 digits, 25x25 faces, 64x64 textures), but a network that halves
-the image ``n`` times needs sides divisible by ``2**n``. So the detectors pad images up with
-:func:`pad_images` before the network and cut their maps back with :func:`crop_maps`.
-
-The networks use ``keras``, ``keras.layers`` and ``keras.ops`` only, so they run on every Keras
-backend.
+A network that halves the image ``n`` times needs sides divisible by ``2**n``, so the detectors
+pad images up (:func:`pad_images`) and cut their maps back (:func:`crop_maps`). Only ``keras``
+layers and ``keras.ops`` are used: every Keras backend runs them.
 """
 
 import keras
@@ -14,9 +11,8 @@ import numpy as np
 #: Every convolution is 3x3; leaky ReLU keeps a gradient for negative inputs and maps 0 to 0,
 #: which Deep SVDD needs (notebook 04).
 KERNEL_SIZE, ACTIVATION = 3, "leaky_relu"
-#: The widest layer (filters, units) a detector's constructor accepts, and the most weights one
-#: of these networks may have (64 MB of float32): bounds that keep a mistyped parameter, or a
-#: crafted saved model, from allocating gigabytes before anything else is checked.
+#: The widest layer a detector accepts, and the most weights a network may have (64 MB): bounds
+#: that keep a mistyped parameter, or a crafted saved model, from allocating gigabytes.
 MAX_FILTERS, MAX_WEIGHTS = 1024, 2**24
 
 
@@ -31,18 +27,14 @@ def padded_size(height: int, width: int, n_downsamplings: int) -> tuple[int, int
 
 
 def _margins(size: int, target: int) -> tuple[int, int]:
-    # Centre the image: both borders are then equally far from the real content, so a
-    # convolution sees the same context at the top and at the bottom.
+    # Centred: a convolution sees the same context at the top and at the bottom.
     before = (target - size) // 2
     return before, target - size - before
 
 
 def pad_images(images, target_hw: tuple[int, int], mode: str = "reflect") -> np.ndarray:
-    """Pad ``(n, H, W, C)`` images, centred, to ``target_hw`` (see :func:`padded_size`).
-
-    ``mode`` is a ``numpy.pad`` mode. Reflection (the default) continues a texture into the
-    border instead of drawing a hard black edge that the network would have to learn.
-    """
+    """Pad ``(n, H, W, C)`` images, centred, to ``target_hw`` with the ``numpy.pad`` ``mode``.
+    Reflection continues a texture into the border instead of a black edge to learn."""
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"images must be shaped (n, H, W, C); got shape {images.shape}.")
@@ -84,8 +76,8 @@ def _check(shape, filters, latent_dim, argument: str) -> tuple[int, ...]:
             f"{argument}={tuple(shape)}: height and width must be divisible by "
             f"2**len(filters) = {2 ** len(filters)}; pad the images with pad_images first."
         )
-    # The largest layers: the convolutions, and the dense layer between the code and the last
-    # feature map (counted before building, because building allocates them).
+    # The largest layers, counted before building allocates them: the convolutions, and the
+    # dense layer between the code and the last feature map.
     widths = (int(shape[2]) if len(shape) > 2 else 1, *filters)
     convolutions = sum(KERNEL_SIZE**2 * a * b for a, b in zip(widths, widths[1:], strict=False))
     code = (height >> len(filters)) * (width >> len(filters)) * filters[-1]
@@ -101,8 +93,8 @@ def _check(shape, filters, latent_dim, argument: str) -> tuple[int, ...]:
 
 def _normalise_and_activate(tensor, use_bias, batch_norm, name):
     if batch_norm:
-        # Without bias there must be no learned shift anywhere (Deep SVDD, notebook 04):
-        # BN's beta is a bias and gamma could scale features towards zero, so both go.
+        # Without bias, no learned shift anywhere (Deep SVDD): BN's beta is a bias and gamma
+        # could scale features towards zero, so both go.
         tensor = keras.layers.BatchNormalization(
             center=use_bias, scale=use_bias, epsilon=1e-4, name=f"{name}_bn"
         )(tensor)
@@ -112,14 +104,9 @@ def _normalise_and_activate(tensor, use_bias, batch_norm, name):
 def build_encoder(
     input_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="encoder"
 ) -> keras.Model:
-    """Image ``(H, W, C)`` -> code, halving the size once per entry of ``filters`` (notebook 04).
-
-    ``input_shape`` must already be padded (:func:`padded_size`). With an int ``latent_dim``
-    the code is a vector of that size (``Flatten`` + ``Dense``); with ``latent_dim=None`` it is
-    the last feature map, ``(H / 2**n, W / 2**n, filters[-1])``.
-    ``use_bias=False`` removes every bias term (convolutions, dense layer and BatchNorm's
-    centre and scale), as Deep SVDD requires (notebook 04).
-    """
+    """Padded image ``(H, W, C)`` -> code, halving the size once per entry of ``filters``
+    (notebook 04): a vector of ``latent_dim`` numbers, or (None) the last feature map.
+    ``use_bias=False`` removes every bias term, BatchNorm's too, as Deep SVDD requires."""
     filters = _check(input_shape, filters, latent_dim, "input_shape")
     inputs = keras.Input(shape=tuple(input_shape), name=f"{name}_image")
     tensor = inputs
@@ -142,12 +129,9 @@ def build_encoder(
 def build_decoder(
     output_shape, filters, latent_dim, *, use_bias=True, batch_norm=False, name="decoder"
 ) -> keras.Model:
-    """The mirror of :func:`build_encoder`: code -> image of ``output_shape``.
-
-    Pass the same ``filters`` and ``latent_dim`` as to the encoder. Upsampling is nearest-
-    neighbour followed by a convolution, which avoids the checkerboard artefacts of strided
-    transposed convolutions; those would light up every reconstruction-error map.
-    """
+    """The mirror of :func:`build_encoder` (same ``filters`` and ``latent_dim``): code ->
+    image. Nearest-neighbour upsampling and a convolution avoid the checkerboard artefacts of
+    transposed convolutions, which would light up every error map."""
     filters = _check(output_shape, filters, latent_dim, "output_shape")
     height, width, channels = (int(size) for size in output_shape)
     step = 2 ** len(filters)
@@ -162,8 +146,8 @@ def build_decoder(
         )(inputs)
         tensor = _normalise_and_activate(tensor, use_bias, False, f"{name}0")
         tensor = keras.layers.Reshape(code_shape, name=f"{name}_reshape")(tensor)
-    # The exact mirror: after each upsampling, as many channels as the encoder had at that size;
-    # the last upsampling goes straight to the image, so no wide layer runs at full resolution.
+    # As many channels as the encoder had at each size; the last upsampling goes straight to
+    # the image, so no wide layer runs at full resolution.
     widths = (*reversed(filters[:-1]), None)
     for stage, count in enumerate(widths, start=1):
         tensor = keras.layers.UpSampling2D(2, name=f"{name}_up{stage}")(tensor)

@@ -1,31 +1,18 @@
 """``patch_knn``: does each neighbourhood look like *some* normal one? (notebook 03).
 
-A patch-level memory bank, as PatchCore does it, with hand-made features instead of a network
-pretrained on millions of photos (this course downloads nothing):
+A patch-level memory bank, as PatchCore does it, with hand-made features instead of a
+pretrained network (this course downloads nothing). Every neighbourhood of the normal training
+images is described by Gaussian-derivative features (standardised) plus its position; a greedy
+coreset of them (:func:`greedy_coreset`) is the memory bank. A coreset keeps the rare normal
+neighbourhoods a random sample misses: a bank of 2,000 ranks the development parts as well as a
+random 10,000 did, five times faster. A test neighbourhood's distance to its nearest bank
+entries is its anomaly map.
 
-1. Describe every neighbourhood of the normal training images by a feature vector
-   (:func:`anomaly_tutorial.features.gaussian_derivatives`, standardised) plus its position,
-   and keep ``bank_size`` of them that cover all the others well: the *memory bank*, chosen by
-   greedy coreset selection (:func:`greedy_coreset`) from a random pool ``POOL_FACTOR`` times
-   larger. A coreset keeps the rare normal neighbourhoods that a random sample misses, so a
-   bank of 2,000 ranks the development parts as well as a random bank of 10,000 did (better
-   on the faces and glyphs), and is searched five times faster.
-2. For a test image, the distance of each neighbourhood to its nearest neighbours in the bank
-   is its anomaly map: a defect has no close match among normal neighbourhoods.
-3. The image score reduces the map: its robust maximum (a small local defect), its mean (a
-   different object, whose every part is a little unusual), or ``"combined"``, the larger of the
-   two in units of their spread on held-out normal images.
-
-Position: the neighbourhood's row and column, as fractions of the image side, are appended,
-scaled so that crossing the whole image costs ``position_weight`` typical distances between two
-normal neighbourhoods. A neighbourhood is then matched mostly with neighbourhoods from about
-the same place, which is what makes another digit stand out; on a texture, which looks alike
-everywhere, a close match is always near, so it costs little there.
-
-There is no training beyond describing the images: ``fit`` takes about a second for 240
-textures on a laptop CPU. The defaults were chosen on the development parts of the bundled data.
-Features are computed on the grid only, and the bank is searched by brute force with BLAS
-products (:meth:`PatchKNN._nearest`), once per batch of images.
+Position: row and column, as fractions of the image side, scaled so that crossing the image
+costs ``position_weight`` typical distances between two normal neighbourhoods. A neighbourhood
+is then matched mostly with ones from about the same place, which makes another digit stand
+out; on a texture a close match is always near, so it costs little there. The defaults were
+chosen on the development parts of the bundled data.
 """
 
 import math
@@ -47,8 +34,7 @@ from anomaly_tutorial.detectors.anomaly_maps import (
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveReals
 from anomaly_tutorial.features import gaussian_derivatives
 
-#: The widest Gaussian (pixels) ``scales`` may hold: a wider one costs time and says nothing
-#: about images of a few hundred pixels.
+#: The widest Gaussian (pixels) ``scales`` may hold: a wider one says nothing about our images.
 MAX_SCALE = 64.0
 #: The coreset is chosen from a random pool of this many times ``bank_size`` neighbourhoods.
 POOL_FACTOR = 20
@@ -71,8 +57,7 @@ def _hat_matrix(size: int, grid) -> np.ndarray:
 
 def greedy_coreset(points, size: int, rng) -> np.ndarray:
     """Indices of ``size`` rows of ``points`` that cover all of them: each next one is the point
-    farthest from those already chosen (k-center greedy, as PatchCore picks its bank), the
-    first one at random. Every point is then close to a chosen one, rare ones included."""
+    farthest from those already chosen (k-center greedy, as PatchCore), the first at random."""
     # One column per point: each step is a few passes over contiguous memory. Squared
     # differences summed by NumPy, not a BLAS product, so every CPU picks the same points.
     columns = np.ascontiguousarray(np.asarray(points, dtype=np.float32).T)
@@ -100,8 +85,7 @@ class PatchKNN(MapDetector, ImageDetector):
     scales : tuple of float, default=(1.0, 2.0, 4.0)
         Gaussian widths (pixels) of the feature bank.
     stride : int or None, default=None
-        Describe every ``stride``-th pixel; ``None`` is :func:`default_stride`. The map is
-        interpolated back to full size.
+        Describe every ``stride``-th pixel (None: :func:`default_stride`); maps are interpolated.
     position_weight : float, default=3.0
         How strongly a neighbourhood prefers matches from the same place (0: from anywhere).
     bank_size : int, default=2000
@@ -113,8 +97,10 @@ class PatchKNN(MapDetector, ImageDetector):
     top_fraction : float in [0, 1], default=0.01
         The ``"max"`` reduction averages this top share of the map.
     reduction : {"max", "mean", "combined"}, default="combined"
-        Image score from the map (module docstring).
+        Image score: the map's robust maximum (a small defect), its mean (a different object),
+        or the larger of the two in units of their spread on held-out normal images.
     {shared_parameters}
+    {verbose_parameter}
 
     Attributes
     ----------
@@ -160,7 +146,6 @@ class PatchKNN(MapDetector, ImageDetector):
                  verbose=0):  # fmt: skip
         self._store_params(locals())
 
-    # -- features --------------------------------------------------------------------------
     def _grid(self, height: int, width: int):
         """The described pixels' rows and columns."""
         first = self.stride_ // 2
@@ -179,7 +164,6 @@ class PatchKNN(MapDetector, ImageDetector):
         position = np.broadcast_to(position * self.position_scale_, (*features.shape[:3], 2))
         return np.concatenate([features, position], axis=-1).astype(np.float32)
 
-    # -- fit -------------------------------------------------------------------------------
     def _fit(self, images, labels, val_images, val_labels):
         rng = np.random.default_rng(self.random_state)
         height, width, _ = images.image_shape
@@ -236,7 +220,6 @@ class PatchKNN(MapDetector, ImageDetector):
             "score_scale_": state.Array((2,), "float64"),
         }
 
-    # -- maps and scores -------------------------------------------------------------------
     def anomaly_map(self, X) -> np.ndarray:
         """Distance of each pixel's neighbourhood to the memory bank, ``(n, H, W)``; higher =
         more anomalous."""
@@ -256,12 +239,9 @@ class PatchKNN(MapDetector, ImageDetector):
         return blur(maps, self.smoothing_sigma)
 
     def _nearest(self, vectors, count: int) -> np.ndarray:
-        """Mean distance of each vector to its ``count`` nearest vectors in the bank.
-
-        Brute force, as ``NearestNeighbors(algorithm="brute")`` searches, but with float32 BLAS
-        products (``|a - b|^2 = |a|^2 - 2 a.b + |b|^2``) to find the nearest, about twice as
-        fast as its float64 ones, and their distances then measured exactly.
-        """
+        """Mean distance of each vector to its ``count`` nearest in the bank: found by brute
+        force with float32 BLAS products (``|a - b|^2 = |a|^2 - 2 a.b + |b|^2``, twice as fast
+        as ``NearestNeighbors``' float64 ones), then measured exactly."""
         distances = np.empty(len(vectors), dtype=np.float32)
         for chunk in gen_batches(len(vectors), _QUERIES):
             queries = vectors[chunk]
@@ -282,30 +262,20 @@ class PatchKNN(MapDetector, ImageDetector):
             [image_scores(maps, "max", self.top_fraction), image_scores(maps, "mean")], axis=1
         )
 
-    def _reductions(self, maps) -> np.ndarray:
-        """The two reductions in units of their spread on held-out normal images (``fit``)."""
-        return z_scores(self._raw_reductions(maps), self.score_mean_, self.score_scale_)
-
     def scores_from_maps(self, maps) -> np.ndarray:
         """``score_samples`` from anomaly maps ``(n, H, W)``: minus their ``reduction``."""
-        reduced = self._reductions(maps)
-        if self.reduction == "max":
-            return -reduced[:, 0]
-        if self.reduction == "mean":
-            return -reduced[:, 1]
-        return -reduced.max(axis=1)
+        # Both reductions in units of their spread on held-out normal images (measured at fit).
+        reduced = z_scores(self._raw_reductions(maps), self.score_mean_, self.score_scale_)
+        column = {"max": 0, "mean": 1}.get(self.reduction)
+        return -(reduced.max(axis=1) if column is None else reduced[:, column])
 
     def _score_samples(self, images):
         return self.scores_from_maps(self._maps(images))
 
     def map_threshold(self) -> tuple[float, float]:
-        """``(level, share)``: the anomaly-map value at the threshold ``offset_``.
-
-        ``predict`` flags an image whose hottest ``share`` of pixels average ``level`` or more
-        (``share`` is ``top_fraction``; 1.0, the whole map, for ``reduction="mean"``). With
-        ``"combined"`` an image is also flagged when its map's mean is unusually high.
-        ``anomaly-tutorial score --maps`` colours every overlay from 0 to twice ``level``.
-        """
+        """``(level, share)``: ``predict`` flags an image whose hottest ``share`` of pixels
+        average ``level`` or more (``"combined"``: also one whose map's mean is unusually high).
+        ``anomaly-tutorial score --maps`` colours overlays from 0 to twice ``level``."""
         column, share = (1, 1.0) if self.reduction == "mean" else (0, self.top_fraction)
         level = self.score_mean_[column] - self.offset_ * self.score_scale_[column]
         return float(level), float(share)

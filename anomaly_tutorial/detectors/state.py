@@ -1,14 +1,8 @@
-"""What a fitted detector is made of, declared so that a saved copy can be checked.
+"""Declarations of what a fitted detector is made of, so that a saved copy can be checked.
 
-Each detector lists its fitted attributes: the numbers and strings (:class:`Number`,
-:class:`Choice`, :class:`History`, ...) and the arrays (:class:`Array`, with their dtype and
-shape). Its networks are not part of the state: they are rebuilt from the constructor's
-parameters and the state, then given their saved weights. :func:`check` holds saved values
-against such a declaration, so that :mod:`anomaly_tutorial.persistence` never hands a detector a
-value it did not declare: a string where a number belongs, an array of the wrong shape, a NaN.
-
-Array shapes name their sizes: ``Array(("n_support", "n_features"))`` and
-``Array(("n_support",), "float64")`` must agree on ``n_support``; an int is a fixed size.
+Each detector declares its fitted attributes (its networks are rebuilt, not declared);
+:func:`check` holds saved values against that, so that :mod:`anomaly_tutorial.persistence`
+never hands a detector a value it did not declare: a string for a number, a wrong shape, a NaN.
 """
 
 import math
@@ -29,13 +23,17 @@ class StateError(ValueError):
 
 @dataclass(frozen=True)
 class Number:
-    """A finite number; ``integer=True`` for an int. Bounds are inclusive."""
+    """A finite number; ``integer=True`` for an int; ``optional``: None too. Bounds are
+    inclusive."""
 
     low: float = -math.inf
     high: float = math.inf
     integer: bool = False
+    optional: bool = False
 
     def check(self, value, name):
+        if value is None and self.optional:
+            return None
         kinds = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
             kind = "an integer" if self.integer else "a finite number"
@@ -55,21 +53,6 @@ class Choice:
         if not isinstance(value, str | type(None)) or value not in self.options:
             raise StateError(f"{name} must be one of {self.options}; got {value!r:.60}.")
         return value
-
-
-@dataclass(frozen=True)
-class Either:
-    """Any of ``specs`` (the first that accepts the value)."""
-
-    specs: tuple
-
-    def check(self, value, name):
-        for spec in self.specs:
-            try:
-                return spec.check(value, name)
-            except StateError:
-                continue
-        raise StateError(f"{name}: {value!r:.60} is none of the values it may take.")
 
 
 @dataclass(frozen=True)
@@ -102,7 +85,8 @@ class History:
 
 @dataclass(frozen=True)
 class Array:
-    """A NumPy array of ``dtype`` whose shape matches ``shape`` (ints and named sizes)."""
+    """A NumPy array of ``dtype`` and ``shape``: ints are fixed sizes, and every array naming a
+    size (``"n_support"``) must agree on it."""
 
     shape: tuple
     dtype: str = "float32"
@@ -110,13 +94,9 @@ class Array:
 
 
 def check(values: dict, spec: dict, where: str) -> dict:
-    """``values`` checked against ``spec`` (name -> declaration): exactly the declared names.
-
-    The numbers and strings are checked first; the ints among them are sizes that array shapes
-    may name (``Array(("n", "latent_dim_"))``). Arrays must also be finite; an optional array
-    may be None. Returns the values as the detector gets them. Raises :class:`StateError`
-    naming ``where`` and the attribute.
-    """
+    """``values`` checked against ``spec`` (name -> declaration), as the detector gets them;
+    :class:`StateError` names ``where`` and the attribute. Ints among the numbers are sizes
+    that array shapes may name (``Array(("n", "latent_dim_"))``)."""
     if not isinstance(values, dict) or set(values) != set(spec):
         got = sorted(values) if isinstance(values, dict) else type(values).__name__
         raise StateError(f"{where}: expected the attributes {sorted(spec)}; got {got}.")
@@ -131,28 +111,24 @@ def check(values: dict, spec: dict, where: str) -> dict:
         if not isinstance(declared, Array) or (value is None and declared.optional):
             checked.setdefault(name, value)
             continue
+        label = f"{where} {name}"
         if not isinstance(value, np.ndarray):
-            raise StateError(f"{where} {name}: must be an array; got {type(value).__name__}.")
-        check_header(value.shape, value.dtype, declared, sizes, f"{where} {name}")
+            raise StateError(f"{label}: must be an array; got {type(value).__name__}.")
+        shape, shapes = value.shape, declared.shape
+        if value.dtype != np.dtype(declared.dtype):
+            raise StateError(f"{label}: dtype must be {declared.dtype}; got {value.dtype}.")
+        if len(shape) != len(shapes):
+            raise StateError(f"{label}: must have {len(shapes)} axes; got shape {shape}.")
+        if math.prod(shape) > MAX_NUMBERS:
+            raise StateError(f"{label}: {math.prod(shape):,} numbers is more than a model holds.")
+        for size, expected in zip(shape, shapes, strict=True):
+            expected = sizes.setdefault(expected, size) if isinstance(expected, str) else expected
+            if size != expected or size < 1:
+                raise StateError(f"{label}: shape must be {shapes}; got {shape}.")
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-            raise StateError(f"{where} {name}: contains NaN or infinite values.")
+            raise StateError(f"{label}: contains NaN or infinite values.")
         checked[name] = value
     return checked
 
 
-def check_header(shape, dtype, declared: Array, sizes: dict, name: str) -> None:
-    """Check an array's ``shape`` and ``dtype`` (e.g. read from a file's header, before its
-    data) against ``declared``; ``sizes`` collects the named sizes seen so far."""
-    if np.dtype(dtype) != np.dtype(declared.dtype):
-        raise StateError(f"{name}: dtype must be {declared.dtype}; got {dtype}.")
-    if len(shape) != len(declared.shape):
-        raise StateError(f"{name}: must have {len(declared.shape)} axes; got shape {shape}.")
-    if math.prod(shape) > MAX_NUMBERS:
-        raise StateError(f"{name}: {math.prod(shape):,} numbers is more than a model holds.")
-    for size, expected in zip(shape, declared.shape, strict=True):
-        expected = sizes.setdefault(expected, size) if isinstance(expected, str) else expected
-        if size != expected or size < 1:
-            raise StateError(f"{name}: shape must be {declared.shape}; got {shape}.")
-
-
-__all__ = ["Array", "Choice", "Either", "History", "Items", "Number", "StateError", "check"]
+__all__ = ["Array", "Choice", "History", "Items", "Number", "StateError", "check"]
