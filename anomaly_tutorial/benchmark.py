@@ -16,7 +16,7 @@ import numpy as np
 
 from anomaly_tutorial import datasets, metrics
 from anomaly_tutorial.datasets import AnomalyDataset
-from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, make_detector
+from anomaly_tutorial.detectors import ONE_CLASS, SUPERVISED, choose_preset, make_detector
 from anomaly_tutorial.detectors.anomaly_maps import MapDetector
 from anomaly_tutorial.runtime import machine_description
 
@@ -79,11 +79,7 @@ def benchmark_one(
 ) -> Run:
     """Fit ``name`` (labelled anomalies from ``dev``, if it needs any) and measure its quality
     and speed on ``test``, the test part."""
-    preset = None
-    if name == "conv_autoencoder":  # the texture or the object preset, from the normal images
-        from anomaly_tutorial.detectors.conv_autoencoder import choose_preset
-
-        preset = choose_preset(test.train_images)
+    preset = choose_preset(name, test.train_images)  # the autoencoder's: texture or object
     detector = make_detector(name, preset, quick=quick, random_state=random_state)
     started = time.perf_counter()
     if name in SUPERVISED:

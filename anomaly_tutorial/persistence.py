@@ -108,7 +108,7 @@ def load(path):
         if not set(meta["state"]).isdisjoint(arrays):
             raise state.StateError("an attribute is both in the JSON file and in the arrays")
         values = state.check(values, spec, "its fitted")
-        networks = getattr(cls, "_keras_attributes", ())
+        networks = detector._networks
         if set(weights) != set(networks):
             raise state.StateError(
                 f"expected the weights of {list(networks)}; got {sorted(weights)}"

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from anomaly_tutorial import datasets, metrics
-from anomaly_tutorial.detectors import ONE_CLASS, make_detector
+from anomaly_tutorial.detectors import ONE_CLASS, choose_preset, make_detector
 
 CLASSES = tuple(range(10))
 #: The labelled collections the protocol runs on, and their one-class loaders.
@@ -73,11 +73,7 @@ def one_class_protocol(
         if n_train is not None or n_test_per_type is not None:
             data = data.subset(n_train, n_test_per_type, random_state=random_state)
         for name in detector_names:
-            preset = None
-            if name == "conv_autoencoder":  # texture or object, from the normal images
-                from anomaly_tutorial.detectors.conv_autoencoder import choose_preset
-
-                preset = choose_preset(data.train_images)
+            preset = choose_preset(name, data.train_images)  # the autoencoder's
             detector = make_detector(
                 name, preset, quick=quick, random_state=random_state, **params.get(name, {})
             )

@@ -4,7 +4,7 @@ import time
 
 from anomaly_tutorial import datasets, metrics, persistence, streaming, tiling
 from anomaly_tutorial.datasets.imagefiles import MAX_PIXELS
-from anomaly_tutorial.detectors import detector_name
+from anomaly_tutorial.detectors import choose_preset, detector_name
 from anomaly_tutorial.errors import printable
 
 
@@ -20,12 +20,10 @@ def train_folder(detector, data, out, *, tile=None, max_pixels=MAX_PIXELS, force
     if tile:
         model, seen = tiling.Tiled(detector, tile), tiling.Tiles(files, tile)
         what += f" ({len(seen)} tiles of {tile}x{tile})"
-    if name == "conv_autoencoder":  # its preset, chosen from the normal images
-        from anomaly_tutorial.detectors import conv_autoencoder
-
-        preset = conv_autoencoder.choose_preset(seen)
-        detector.set_params(**conv_autoencoder.PRESETS[preset])
-        what += f", preset {preset!r} (conv_autoencoder.choose_preset)"
+    preset = choose_preset(name, seen)  # the autoencoder's, from the normal images
+    if preset is not None:
+        detector.set_params(**detector.PRESETS[preset])
+        what += f", preset {preset!r} ({name}.choose_preset)"
     say(f"Training {name} on {what} of {data} ...")
     started = time.perf_counter()
     streaming.Streamed(model).fit(files)

@@ -7,7 +7,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from anomaly_tutorial import datasets
-from anomaly_tutorial.detectors import anomaly_maps, conv_autoencoder, corruption, make_detector
+from anomaly_tutorial.detectors import (
+    ONE_CLASS,
+    SUPERVISED,
+    anomaly_maps,
+    choose_preset,
+    conv_autoencoder,
+    corruption,
+    make_detector,
+)
 from anomaly_tutorial.detectors.base import ArraySource
 from anomaly_tutorial.errors import InputError
 
@@ -186,6 +194,9 @@ def test_position_r2_separates_the_bundled_textures_from_aligned_objects():
     }
     assert r2["brick"] < threshold < r2["digits"], r2
     assert [conv_autoencoder.choose_preset(x) for x in (texture, digits)] == ["texture", "object"]
+    # What the CLI, the benchmark and the protocols ask the registry, for any detector name:
+    chosen = {name: choose_preset(name, digits) for name in (*ONE_CLASS, *SUPERVISED)}
+    assert chosen == {**dict.fromkeys(chosen), "conv_autoencoder": "object"}
 
 
 def test_latent_dim_none_keeps_the_feature_map_as_the_code(data):

@@ -167,8 +167,9 @@ def test_loader_rejects_truncated_image(folder):
 
 def test_loader_rejects_non_image_file(folder):
     (folder / "test" / "good" / "notes.txt").write_text("to do")
-    with pytest.raises(DatasetError, match=r"notes\.txt: not an image file"):
+    with pytest.raises(DatasetError, match=r"notes\.txt: not an image file") as raised:
         load_folder(folder)
+    assert str(raised.value).endswith(f"Move it out of {folder / 'test' / 'good'}.")
 
 
 def test_loader_rejects_loose_files_in_test(folder):

@@ -59,18 +59,19 @@ def list_images(folder: Path) -> list[Path]:
             raise DatasetError(
                 f"{entry}: unexpected {what}; {folder} should contain only image files."
             )
-        files.append(_image_file(entry))
+        files.append(_image_file(entry, f" Move it out of {folder}."))
     if not files:
         raise DatasetError(f"{folder}: contains no images.")
     return files
 
 
-def _image_file(path: Path) -> Path:
-    """``path`` if it is a regular file (or a link to one) named as an image, else raise."""
+def _image_file(path: Path, advice: str = "") -> Path:
+    """``path`` if it is a regular file (or a link to one) named as an image, else raise (with
+    ``advice`` after the reason)."""
     _check_regular(path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise DatasetError(
-            f"{path}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)})."
+            f"{path}: not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}).{advice}"
         )
     return path
 

@@ -47,12 +47,24 @@ def make_detector(
     its named recipe ``PRESETS[preset]`` (``conv_autoencoder``), then with its ``QUICK_PARAMS``
     if ``quick`` (fast, for tests and CI), then with ``params``."""
     cls = detector_class(name)
-    presets = getattr(cls, "PRESETS", {})
-    if preset is not None and preset not in presets:
-        known = ", ".join(map(repr, presets)) or "none"
+    if preset is not None and preset not in cls.PRESETS:
+        known = ", ".join(map(repr, cls.PRESETS)) or "none"
         raise InputError(f"Unknown preset {preset!r} for {name}. Known presets: {known}.")
-    detector = cls(random_state=random_state, **(presets[preset] if preset else {}))
+    detector = cls(random_state=random_state, **(cls.PRESETS[preset] if preset else {}))
     return detector.set_params(**{**(cls.QUICK_PARAMS if quick else {}), **params})
 
 
-__all__ = ["ONE_CLASS", "SUPERVISED", "detector_class", "detector_name", "make_detector"]
+def choose_preset(name: str, images) -> str | None:
+    """The preset of ``name`` for the normal ``images``, by its class's rule (for
+    ``conv_autoencoder``, :func:`~.conv_autoencoder.choose_preset`); None if it has none."""
+    return detector_class(name).choose_preset(images)
+
+
+__all__ = [
+    "ONE_CLASS",
+    "SUPERVISED",
+    "choose_preset",
+    "detector_class",
+    "detector_name",
+    "make_detector",
+]

@@ -84,6 +84,15 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     }
     #: Constructor arguments that ``make_detector(name, quick=True)`` uses: fast, for tests.
     QUICK_PARAMS: dict = {}
+    #: Named recipes, ``make_detector(name, preset=...)``: name -> constructor arguments.
+    PRESETS: dict = {}
+
+    @staticmethod
+    def choose_preset(images) -> str | None:
+        """The preset for these normal images (a key of ``PRESETS``), by the class's own rule;
+        None: the defaults."""
+        return None
+
     #: Docs every detector shares, written once: each key in a subclass's docstring is replaced
     #: by its value when the class is created.
     _DOC_PARTS = {
@@ -227,6 +236,9 @@ class ImageDetector(OutlierMixin, BaseEstimator):
 
     def _seed(self) -> None:
         """Seed what ``_fit`` draws from (the Keras detectors seed Keras)."""
+
+    #: The fitted Keras networks, saved as their weights (:meth:`_get_state`), not attributes.
+    _networks: tuple = ()
 
     def _state_spec(self) -> dict:
         """Every fitted attribute a saved copy holds, name -> declaration (:mod:`.state`).

@@ -174,6 +174,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     """
 
     PRESETS = PRESETS  # the module's, for make_detector(name, preset=...)
+    choose_preset = staticmethod(choose_preset)
     QUICK_PARAMS = {"filters": (8, 16), "epochs": 3, "patience": 3}
     _parameter_constraints: dict = {
         **KerasImageDetector._parameter_constraints,

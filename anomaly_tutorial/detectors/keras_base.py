@@ -63,9 +63,9 @@ def history_dict(history) -> dict:
 
 class KerasImageDetector(ImageDetector):
     """Base class of the Keras detectors (notebooks 02 to 04): ``fit`` seeds Keras with
-    ``random_state``; ``_keras_attributes`` names the fitted networks (for saving)."""
+    ``random_state``; its one network, ``model_``, is saved as weights."""
 
-    _keras_attributes = ("model_",)
+    _networks = ("model_",)
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "filters": [PositiveInts(high=networks.MAX_FILTERS)],
