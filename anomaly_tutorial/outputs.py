@@ -28,6 +28,8 @@ MANIFEST = ".anomaly-tutorial-outputs.json"
 #: Temporary names are ``<PREFIX><pid>.<random>``: those a killed run left are removed by the
 #: next run writing there, once their process is gone. The "." makes image loaders skip them.
 PREFIX = ".anomaly-tutorial-tmp."
+#: In a temporary name, what follows this is the name of the folder it was moved aside from.
+ASIDE = ".aside-"
 
 
 def check_targets(paths, force: bool = False) -> None:
@@ -245,12 +247,14 @@ def replace_folder(new, target, check_old=None) -> None:
     An earlier folder (never a file or a link) is moved aside first and ``check_old(aside)``
     runs there; if it raises, the folder is put back. Otherwise ``new`` takes the name and the
     earlier folder is deleted. If another program creates ``target`` meanwhile:
-    ``FileExistsError``, with ``filename2`` where the earlier folder was kept (if any).
+    ``FileExistsError``, with ``filename2`` where the earlier folder was kept (if any). If this
+    process is killed between the two renames, the next :func:`new_files_in` there puts the
+    earlier folder back (its temporary name says where it came from).
     """
     new, target = Path(new), Path(target)
     aside = None
     if target.is_dir() and not target.is_symlink():
-        aside = _new_name(target.parent)
+        aside = _aside_name(target)
         rename_new(target, aside)
         try:
             if check_old is not None:
@@ -408,9 +412,20 @@ def _new_name(folder) -> Path:
     return Path(folder, tempfile.mktemp(prefix=_prefix(), dir=""))
 
 
+def _aside_name(target: Path) -> Path:
+    """Where :func:`replace_folder` moves an earlier ``target`` while it renames the new one:
+    a temporary name that ends with ``target``'s, so that :func:`_remove_stale` can put it back
+    after a kill (a name too long for that gets a plain temporary name)."""
+    name = _new_name(target.parent)
+    marked = name.with_name(f"{name.name}{ASIDE}{target.name}")
+    return marked if len(os.fsencode(marked.name)) <= 255 else name
+
+
 def _remove_stale(folder) -> None:
     """Remove from ``folder`` the temporary files and folders of processes that are gone (not
-    a symbolic link, nor what this user may not remove)."""
+    a symbolic link, nor what this user may not remove). An earlier folder that
+    :func:`replace_folder` moved aside, of a process killed before the new one took its name,
+    is put back under that name instead."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -421,6 +436,11 @@ def _remove_stale(folder) -> None:
         pid = entry.name[len(PREFIX) :].split(".", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
             with contextlib.suppress(OSError):
+                origin = entry.name.partition(ASIDE)[2]
+                if origin not in ("", ".", "..") and entry.is_dir(follow_symlinks=False):
+                    with contextlib.suppress(FileExistsError):  # the new folder took its name
+                        rename_new(entry.path, Path(folder, origin))
+                        continue
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path)
                 else:

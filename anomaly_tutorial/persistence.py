@@ -61,6 +61,7 @@ def save(detector, path, *, force: bool = False) -> Path:
         "versions": {"keras": keras.__version__, "anomaly_tutorial": __version__},
     }
     with outputs.new_files_in(path.parent) as staging:
+        check_writable(path, force)  # again: a killed save's earlier model may be back there
         try:
             folder = staging / "model"
             folder.mkdir()

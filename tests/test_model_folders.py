@@ -275,6 +275,26 @@ def test_the_next_save_removes_what_a_killed_save_left(saved, tmp_path):
     assert not ours.exists() and running.exists() and users.exists()
 
 
+def test_a_model_moved_aside_by_a_save_killed_midway_is_put_back(saved, tmp_path):
+    # A save replacing "model" moves it aside, then renames the new one in: killed in between,
+    # it leaves no "model", only the earlier one under a temporary name.
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    before = _snapshot(shutil.copytree(saved / "hog_ocsvm", tmp_path / "model"))
+    aside = tmp_path / f"{outputs.PREFIX}{dead}.abc{outputs.ASIDE}model"
+    (tmp_path / "model").rename(aside)
+    detector = persistence.load(saved / "hog_ocsvm")
+    with pytest.raises(ModelFolderError, match="force"):  # back, so not replaced without force
+        persistence.save(detector, tmp_path / "model")
+    assert {p.relative_to(tmp_path / "model") for p in _snapshot(tmp_path / "model")} == {
+        p.relative_to(tmp_path / "model") for p in before
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    # Killed after the new one took the name: the earlier one is what force=True replaced.
+    copy = shutil.copytree(tmp_path / "model", aside)
+    persistence.save(detector, tmp_path / "model", force=True)
+    assert not copy.exists() and (tmp_path / "model" / "detector.json").is_file()
+
+
 def test_a_saved_folder_follows_the_umask(saved, tmp_path):
     mask = os.umask(0o027)
     try:
