@@ -281,7 +281,7 @@ def rename_new(source, target) -> None:
     source, target = os.fsencode(source), os.fsencode(target)
     renameat2 = getattr(_LIBC, "renameat2", None)
     if renameat2 is not None:
-        if renameat2(-100, source, -100, target, 1) == 0:  # AT_FDCWD, RENAME_NOREPLACE
+        if renameat2(_AT_FDCWD, source, _AT_FDCWD, target, _RENAME_NOREPLACE) == 0:
             return
         code = ctypes.get_errno()
         if code not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: a file system without it
@@ -296,6 +296,7 @@ def rename_new(source, target) -> None:
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1  # from <fcntl.h> and <stdio.h>
 
 
 def figure_bytes(figure, dpi: int = 100) -> bytes:
