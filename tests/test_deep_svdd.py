@@ -156,7 +156,7 @@ def test_only_a_network_with_biases_can_map_every_image_to_the_centre(fitted, da
 
 def test_centre_has_no_coordinate_near_zero(fitted):
     assert fitted.c_.shape == (fitted.latent_dim,)
-    assert np.all(np.abs(fitted.c_) >= fitted.center_eps)
+    assert np.all(np.abs(fitted.c_) >= deep_svdd.CENTER_EPS)
 
 
 def test_centre_is_the_mean_feature_with_near_zero_coordinates_pushed_out():
@@ -220,7 +220,6 @@ def test_pretraining_trains_an_autoencoder_first(fitted, data):
         ("warm_up_epochs", -1),
         ("learning_rate", 0.0),
         ("weight_decay", -1.0),
-        ("center_eps", -0.1),
         ("false_alarm_rate", 1.0),
     ],
 )

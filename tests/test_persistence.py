@@ -76,6 +76,28 @@ def test_a_folder_of_format_3_with_layout_auto_is_refused_as_older(tmp_path):
         persistence.load(path)
 
 
+@pytest.mark.parametrize("name", ONE_CLASS)
+def test_a_retired_option_loads_at_the_value_now_fixed_and_is_refused_at_another(name, tmp_path):
+    """Options that no recipe used were removed (``RETIRED``): a model the earlier release saved
+    with the value the class now always uses loads as it was; one with another value would
+    score differently, so it gets a clear "older version" error naming the option."""
+    detector, images = _fitted(name)
+    path = persistence.save(detector, tmp_path / "model")
+    meta = json.loads((path / "detector.json").read_text())
+    retired = type(detector).RETIRED
+    meta["params"].update(retired)
+    (path / "detector.json").write_text(json.dumps(meta))
+    loaded = persistence.load(path)
+    assert loaded.get_params() == detector.get_params()
+    np.testing.assert_allclose(loaded.score_samples(images), detector.score_samples(images))
+    option = sorted(retired)[0]
+    meta["params"][option] = [7] if retired[option] is None else retired[option] * 2
+    (path / "detector.json").write_text(json.dumps(meta))
+    match = rf"saved by an older version of anomaly-tutorial with {option}=.*no longer has"
+    with pytest.raises(ModelFolderError, match=match):
+        persistence.load(path)
+
+
 def test_a_failed_save_leaves_the_detector_and_the_target_as_they_were(hog, tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     before = {key: value for key, value in vars(hog).items()}

@@ -86,6 +86,9 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     QUICK_PARAMS: dict = {}
     #: Named recipes, ``make_detector(name, preset=...)``: name -> constructor arguments.
     PRESETS: dict = {}
+    #: Options an earlier release had and no recipe used, with the value the class now always
+    #: uses: a detector saved with that value still loads.
+    RETIRED: dict = {}
 
     @staticmethod
     def choose_preset(images) -> str | None:
@@ -123,7 +126,18 @@ class ImageDetector(OutlierMixin, BaseEstimator):
     def _from_params(cls, params):
         """A new, unfitted detector with exactly the constructor's ``params`` (a dict), each
         checked by its constraint: where loading a saved detector starts."""
-        if not isinstance(params, dict) or set(params) != set(cls._get_param_names()):
+        if not isinstance(params, dict):
+            raise ValueError(f"the saved parameters do not match {cls.__name__}.")
+        params = dict(params)
+        for name in sorted(cls.RETIRED.keys() & params.keys()):
+            saved, now = params.pop(name), cls.RETIRED[name]
+            if type(saved) is not type(now) or saved != now:
+                raise ValueError(
+                    f"it was saved by an older version of anomaly-tutorial with {name}="
+                    f"{saved!r:.40}; {cls.__name__} no longer has that option (it always uses "
+                    f"{now!r}): fit the detector again."
+                )
+        if set(params) != set(cls._get_param_names()):
             raise ValueError(f"the saved parameters do not match {cls.__name__}.")
         detector = cls(**params)
         detector._validate_params()

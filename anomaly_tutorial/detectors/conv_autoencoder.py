@@ -55,7 +55,6 @@ PRESETS = {
 #: :func:`choose_preset` calls normal images a texture below this :func:`position_r2`.
 TEXTURE_BELOW = 0.1
 _AT_LEAST_0 = [Interval(Real, 0, None, closed="left")]
-_FRACTION = [Interval(Real, 0, 1, closed="both")]
 #: The three scores that ``reduction="combined"`` z-scores and takes the largest of.
 COMBINED = ("local", "global", "code")
 
@@ -119,28 +118,21 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     learning_rate : float, default=2e-3
         Adam's learning rate.
     mask_rate : float in [0, 1), default=0.25
-        Inpainting: share of each training input hidden under blobs (:mod:`.corruption`).
-    mask_size : int, default=8
-        Blob size in pixels.
-    shift_share : float in [0, 1], default=0.5
-        Share of blobs filled with the brightened or darkened texture instead of a flat grey.
+        Inpainting: share of each training input hidden under 8-pixel blobs (:mod:`.corruption`).
     noise_std : float, default=0.0
         Gaussian noise on the training input (a denoising autoencoder); 0 = none.
     reduction : {"mean", "max", "combined"}, default="max"
-        Image score: the map's mean, its robust maximum, or ``"combined"`` (:data:`PRESETS`).
+        Image score: the map's mean, its robust maximum (the mean of its hottest
+        :attr:`TOP_FRACTION`), or ``"combined"`` (:data:`PRESETS`).
     error_blur : float, default=0.5
         Gaussian sigma (pixels) on image and reconstruction before comparing (:func:`error_maps`).
     smoothing_sigma : float, default=4.0
         Gaussian sigma (pixels) smoothing the error map.
-    top_fraction : float in [0, 1], default=0.1
-        The ``"max"`` reduction averages this top share of the map's pixels.
     normalize_errors : bool, default=True
         The map per pixel in units of the training images' error spread there, so that
         hard-to-redraw borders do not dominate.
     patience : int, default=15
         Early-stopping patience in epochs.
-    n_neighbors : int, default=5
-        The code distance (``"combined"``) averages this many nearest training codes.
     {shared_parameters}
     {verbose_parameter}
 
@@ -176,27 +168,28 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     PRESETS = PRESETS  # the module's, for make_detector(name, preset=...)
     choose_preset = staticmethod(choose_preset)
     QUICK_PARAMS = {"filters": (8, 16), "epochs": 3, "patience": 3}
+    RETIRED = {"mask_size": 8, "shift_share": 0.5, "top_fraction": 0.1, "n_neighbors": 5}
+    #: The ``"max"`` reduction averages this top share of the map's pixels.
+    TOP_FRACTION = 0.1
+    #: The code distance (``"combined"``) averages this many nearest training codes.
+    CODE_NEIGHBORS = 5
     _parameter_constraints: dict = {
         **KerasImageDetector._parameter_constraints,
         "latent_dim": [None, StrOptions({"sqrt"}), *POSITIVE_INT],
         "mask_rate": [Interval(Real, 0, 1, closed="left")],
-        "mask_size": POSITIVE_INT,
-        "shift_share": _FRACTION,
         "noise_std": _AT_LEAST_0,
         "reduction": [StrOptions({"combined", *anomaly_maps.REDUCTIONS})],
         "error_blur": _AT_LEAST_0,
         "smoothing_sigma": _AT_LEAST_0,
-        "top_fraction": _FRACTION,
         "normalize_errors": ["boolean"],
         "patience": [Interval(Integral, 1, None, closed="left")],
-        "n_neighbors": POSITIVE_INT,
     }
 
     def __init__(self, filters=(24, 48), latent_dim=None, epochs=40, batch_size=16,
-                 learning_rate=2e-3, mask_rate=0.25, mask_size=8, shift_share=0.5, noise_std=0.0,
-                 reduction="max", error_blur=0.5, smoothing_sigma=4.0, top_fraction=0.1,
-                 normalize_errors=True, patience=15, n_neighbors=5, validation_fraction=0.2,
-                 false_alarm_rate=0.05, random_state=0, verbose=0):  # fmt: skip
+                 learning_rate=2e-3, mask_rate=0.25, noise_std=0.0, reduction="max",
+                 error_blur=0.5, smoothing_sigma=4.0, normalize_errors=True, patience=15,
+                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
+                 verbose=0):  # fmt: skip
         self._store_params(locals())
 
     def code_size(self, image_shape):
@@ -216,8 +209,8 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
             noise = keras.layers.GaussianNoise(self.noise_std, seed=self.random_state, name="noise")
             tensor = noise(tensor)
         if self.mask_rate > 0:
-            blobs = (self.mask_rate, self.mask_size, self.shift_share, self.random_state)
-            tensor = RandomBlobCorruption(*blobs, name="blobs")(tensor)
+            blobs = RandomBlobCorruption(self.mask_rate, seed=self.random_state, name="blobs")
+            tensor = blobs(tensor)
         encoder = networks.build_encoder(padded, self.filters, latent_dim)
         decoder = networks.build_decoder(padded, self.filters, latent_dim)
         return keras.Model(inputs, decoder(encoder(tensor)), name="conv_autoencoder")
@@ -341,7 +334,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
                 "reduction='combined' scores from the images (reconstruction and code), not "
                 "from the maps alone: use score_samples."
             )
-        return -anomaly_maps.image_scores(maps, reduction, self.top_fraction)
+        return -anomaly_maps.image_scores(maps, reduction, self.TOP_FRACTION)
 
     def combined_scores(self, X) -> np.ndarray:
         """The three z-scored anomaly scores of ``"combined"``, ``(n, 3)``, columns
@@ -356,9 +349,9 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
     def _combined_parts(self, images):
         reconstructions, codes = self._forward(images)
         maps = self._normalised_maps(images, reconstructions)
-        local = anomaly_maps.image_scores(maps, "max", self.top_fraction)
+        local = anomaly_maps.image_scores(maps, "max", self.TOP_FRACTION)
         overall = np.mean(np.square(images - reconstructions), axis=(1, 2, 3))
-        count = min(self.n_neighbors, len(self.codes_))
+        count = min(self.CODE_NEIGHBORS, len(self.codes_))
         distance = self.code_neighbors_.kneighbors(codes, count)[0].mean(axis=1)
         return np.stack([local, overall, distance], axis=1)
 
@@ -367,7 +360,7 @@ class ConvAutoencoder(anomaly_maps.MapDetector, KerasImageDetector):
         average ``level`` or more (``"combined"``: also for a high global error or an unusual
         code). ``anomaly-tutorial score --maps`` colours overlays from 0 to twice ``level``."""
         reduction = self._reduction()
-        share = 1.0 if reduction == "mean" else float(self.top_fraction)
+        share = 1.0 if reduction == "mean" else float(self.TOP_FRACTION)
         if reduction == "combined":  # the local error's z-score, back in map units
             return float(self.score_mean_[0] - self.offset_ * self.score_scale_[0]), share
         return float(-self.offset_), share

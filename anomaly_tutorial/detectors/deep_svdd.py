@@ -24,7 +24,11 @@ from anomaly_tutorial.detectors.keras_base import KerasImageDetector
 BATCH_NORM_MOMENTUM = 0.9
 
 
-def initial_center(features, eps: float = 0.1) -> np.ndarray:
+#: :func:`initial_center` moves coordinates of the centre closer to 0 than this to +-this.
+CENTER_EPS = 0.1
+
+
+def initial_center(features, eps: float = CENTER_EPS) -> np.ndarray:
     """The paper's centre: the mean feature, coordinates closer to 0 than ``eps`` moved to
     ``+-eps`` (a bias-free network hits 0 by zeroing its weights; notebook 04)."""
     center = np.asarray(features, dtype=np.float32).mean(axis=0)
@@ -113,8 +117,6 @@ class DeepSVDD(KerasImageDetector):
         Soft-boundary only: the share of training images allowed outside ``R``.
     warm_up_epochs : int, default=5
         Soft-boundary only: epochs of one-class training before ``R`` is updated.
-    center_eps : float, default=0.1
-        Coordinates of ``c_`` closer to 0 than this are moved to ``+-center_eps``.
     {shared_parameters}
     {verbose_parameter}
 
@@ -123,7 +125,7 @@ class DeepSVDD(KerasImageDetector):
     model_ : keras.Model
         The trained feature network ``phi``.
     c_ : ndarray of shape (latent_dim,)
-        The centre.
+        The centre (:func:`initial_center`).
     radius_ : float
         ``R`` (0 for ``"one-class"``).
     history_, pretrain_history_ : dict
@@ -140,6 +142,7 @@ class DeepSVDD(KerasImageDetector):
     """
 
     QUICK_PARAMS = {"filters": (8, 16), "latent_dim": 16, "epochs": 3, "warm_up_epochs": 1}
+    RETIRED = {"center_eps": CENTER_EPS}
     _parameter_constraints: dict = {
         **KerasImageDetector._parameter_constraints,
         "latent_dim": POSITIVE_INT,
@@ -150,14 +153,12 @@ class DeepSVDD(KerasImageDetector):
         "objective": [StrOptions({"one-class", "soft-boundary"})],
         "nu": [Interval(Real, 0, 1, closed="right")],
         "warm_up_epochs": [Interval(Integral, 0, None, closed="left")],
-        "center_eps": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, filters=(16, 32), latent_dim=32, use_bias=False, batch_norm=False, epochs=50,
                  batch_size=32, learning_rate=1e-3, weight_decay=1e-4, pretrain_epochs=0,
-                 objective="one-class", nu=0.1, warm_up_epochs=5, center_eps=0.1,
-                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
-                 verbose=0):  # fmt: skip
+                 objective="one-class", nu=0.1, warm_up_epochs=5, validation_fraction=0.2,
+                 false_alarm_rate=0.05, random_state=0, verbose=0):  # fmt: skip
         self._store_params(locals())
 
     def build_network(self, padded_shape) -> keras.Model:
@@ -183,7 +184,7 @@ class DeepSVDD(KerasImageDetector):
         features = StandardScaler()  # the mean feature, batch by batch
         for batch in images.batches(description="Centre", verbose=self.verbose):
             features.partial_fit(self._predict(batch))
-        self.c_ = initial_center(features.mean_[np.newaxis], self.center_eps)
+        self.c_ = initial_center(features.mean_[np.newaxis])
         self.radius_ = 0.0
         # A thin wrapper is compiled, so that model_ (phi) stays a plain network; one input
         # tensor, not a list, or Keras 3.8 warns when it is called with a single array.

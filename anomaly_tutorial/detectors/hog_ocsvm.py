@@ -27,8 +27,6 @@ from anomaly_tutorial.detectors import state
 from anomaly_tutorial.detectors.base import POSITIVE_INT, ImageDetector, PositiveInts
 from anomaly_tutorial.features import HOGFeatures
 
-_CELLS = [None, *POSITIVE_INT, PositiveInts()]
-
 
 def resolved_gamma(gamma, features) -> float:
     """The kernel width OneClassSVM uses for ``gamma`` on these (standardised) ``features``."""
@@ -47,8 +45,6 @@ class HOGOneClassSVM(ImageDetector):
         Orientation bins per HOG cell (:class:`~anomaly_tutorial.features.HOGFeatures`).
     pixels_per_cell : int, pair of int or None, default=None
         HOG cell size; ``None`` adapts to the image size.
-    cells_per_block : int, pair of int or None, default=None
-        HOG block size in cells; ``None`` adapts.
     nu : float in (0, 1], default=0.1
         OneClassSVM's bound on the share of training images outside its boundary.
     gamma : {"scale", "auto"} or float, default="scale"
@@ -83,24 +79,26 @@ class HOGOneClassSVM(ImageDetector):
     ['hogfeatures', 'standardscaler', 'oneclasssvm']
     """
 
+    RETIRED = {"cells_per_block": None}
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "orientations": POSITIVE_INT,
-        "pixels_per_cell": _CELLS,
-        "cells_per_block": _CELLS,
+        "pixels_per_cell": [None, *POSITIVE_INT, PositiveInts()],
         "nu": [Interval(Real, 0, 1, closed="right")],
         "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
         "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
     }
 
-    def __init__(self, orientations=9, pixels_per_cell=None, cells_per_block=None, nu=0.1,
-                 gamma="scale", kernel="rbf", validation_fraction=0.2, false_alarm_rate=0.05,
-                 random_state=0):  # fmt: skip
+    def __init__(self, orientations=9, pixels_per_cell=None, nu=0.1, gamma="scale", kernel="rbf",
+                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0):  # fmt: skip
         self._store_params(locals())
+
+    def _hog(self) -> HOGFeatures:
+        return HOGFeatures(self.orientations, self.pixels_per_cell)
 
     def _fit(self, images, labels, val_images, val_labels):
         # The fitted steps of make_pipeline(...).fit(images), with HOG done in batches.
-        hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        hog = self._hog()
         hog.fit(images.read([0]))  # HOG's fit only resolves its cell sizes from the image size
         batches = images.batches(description="HOG features")
         features = np.concatenate([hog.transform(batch) for batch in batches])
@@ -113,8 +111,7 @@ class HOGOneClassSVM(ImageDetector):
         self.gamma_ = resolved_gamma(self.gamma, scaled)
 
     def _state_spec(self):
-        n_features = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
-        n_features = n_features.fit(np.zeros((1, *self.image_shape_))).n_features_out_
+        n_features = self._hog().fit(np.zeros((1, *self.image_shape_))).n_features_out_
         return {
             **super()._state_spec(),
             "feature_mean_": state.Array((n_features,), "float64"),
@@ -127,7 +124,7 @@ class HOGOneClassSVM(ImageDetector):
     def _score_samples(self, images):
         if "pipeline_" in vars(self):  # fitted in this session: the learner's own pipeline
             return self.pipeline_.score_samples(images)
-        hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)
+        hog = self._hog()
         features = hog.fit(images[:1]).transform(images)
         features = (features - self.feature_mean_) / self.feature_scale_
         kernel = pairwise_kernels(

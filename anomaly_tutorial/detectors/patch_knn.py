@@ -90,14 +90,11 @@ class PatchKNN(MapDetector, ImageDetector):
         How strongly a neighbourhood prefers matches from the same place (0: from anywhere).
     bank_size : int, default=2000
         Neighbourhoods kept in the memory bank (a greedy coreset of the training images').
-    n_neighbors : int, default=1
-        The distance is the mean over this many nearest neighbours in the bank.
     smoothing_sigma : float, default=2.0
         Gaussian smoothing (pixels) of the anomaly map.
-    top_fraction : float in [0, 1], default=0.01
-        The ``"max"`` reduction averages this top share of the map.
     reduction : {"max", "mean", "combined"}, default="combined"
-        Image score: the map's robust maximum (a small defect), its mean (a different object),
+        Image score: the map's robust maximum (the mean of its hottest :attr:`TOP_FRACTION`: a
+        small defect), its mean (a different object),
         or the larger of the two in units of their spread on held-out normal images.
     {shared_parameters}
     {verbose_parameter}
@@ -128,22 +125,22 @@ class PatchKNN(MapDetector, ImageDetector):
     """
 
     QUICK_PARAMS = {"bank_size": 300}
+    RETIRED = {"n_neighbors": 1, "top_fraction": 0.01}
+    #: The ``"max"`` reduction averages this top share of the map.
+    TOP_FRACTION = 0.01
     _parameter_constraints: dict = {
         **ImageDetector._parameter_constraints,
         "scales": [PositiveReals(high=MAX_SCALE)],
         "stride": [None, *POSITIVE_INT],
         "position_weight": [Interval(Real, 0, None, closed="left")],
         "bank_size": POSITIVE_INT,
-        "n_neighbors": POSITIVE_INT,
         "smoothing_sigma": [Interval(Real, 0, None, closed="left")],
-        "top_fraction": [Interval(Real, 0, 1, closed="both")],
         "reduction": [StrOptions({"max", "mean", "combined"})],
     }
 
     def __init__(self, scales=(1.0, 2.0, 4.0), stride=None, position_weight=3.0, bank_size=2000,
-                 n_neighbors=1, smoothing_sigma=2.0, top_fraction=0.01, reduction="combined",
-                 validation_fraction=0.2, false_alarm_rate=0.05, random_state=0,
-                 verbose=0):  # fmt: skip
+                 smoothing_sigma=2.0, reduction="combined", validation_fraction=0.2,
+                 false_alarm_rate=0.05, random_state=0, verbose=0):  # fmt: skip
         self._store_params(locals())
 
     def _grid(self, height: int, width: int):
@@ -227,39 +224,34 @@ class PatchKNN(MapDetector, ImageDetector):
 
     def _maps(self, images) -> np.ndarray:
         height, width = images.shape[1:3]
-        count = min(self.n_neighbors, len(self.memory_bank_))
         # Bilinear interpolation from the grid back to every pixel (edges held), as matrices.
         rows, cols = self._grid(height, width)
         maps = np.empty((len(images), height, width), dtype=np.float32)
         up_rows, up_cols = _hat_matrix(height, rows), _hat_matrix(width, cols)
         for chunk in gen_batches(len(images), _CHUNK):
             vectors = self._vectors(images[chunk])
-            coarse = self._nearest(vectors.reshape(-1, vectors.shape[-1]), count)
+            coarse = self._nearest(vectors.reshape(-1, vectors.shape[-1]))
             maps[chunk] = up_rows @ coarse.reshape(vectors.shape[:3]) @ up_cols.T
         return blur(maps, self.smoothing_sigma)
 
-    def _nearest(self, vectors, count: int) -> np.ndarray:
-        """Mean distance of each vector to its ``count`` nearest in the bank: found by brute
-        force with float32 BLAS products (``|a - b|^2 = |a|^2 - 2 a.b + |b|^2``, twice as fast
-        as ``NearestNeighbors``' float64 ones), then measured exactly."""
+    def _nearest(self, vectors) -> np.ndarray:
+        """Distance of each vector to its nearest in the bank: found by brute force with
+        float32 BLAS products (``|a - b|^2 = |a|^2 - 2 a.b + |b|^2``, twice as fast as
+        ``NearestNeighbors``' float64 ones), then measured exactly."""
         distances = np.empty(len(vectors), dtype=np.float32)
         for chunk in gen_batches(len(vectors), _QUERIES):
             queries = vectors[chunk]
             ranks = queries @ self.memory_bank_.T
             ranks *= -2
             ranks += self.bank_norms_  # |q|^2 is the same for every candidate
-            if count == 1:
-                nearest = ranks.argmin(axis=1)[:, np.newaxis]
-            else:
-                nearest = np.argpartition(ranks, count - 1, axis=1)[:, :count]
-            gaps = queries[:, np.newaxis] - self.memory_bank_[nearest]
-            distances[chunk] = np.sqrt((gaps**2).sum(axis=-1)).mean(axis=1)
+            gaps = queries - self.memory_bank_[ranks.argmin(axis=1)]
+            distances[chunk] = np.sqrt((gaps**2).sum(axis=-1))
         return distances
 
     def _raw_reductions(self, maps) -> np.ndarray:
         """``(n, 2)``: the robust maximum and the mean of each map."""
         return np.stack(
-            [image_scores(maps, "max", self.top_fraction), image_scores(maps, "mean")], axis=1
+            [image_scores(maps, "max", self.TOP_FRACTION), image_scores(maps, "mean")], axis=1
         )
 
     def scores_from_maps(self, maps) -> np.ndarray:
@@ -276,6 +268,6 @@ class PatchKNN(MapDetector, ImageDetector):
         """``(level, share)``: ``predict`` flags an image whose hottest ``share`` of pixels
         average ``level`` or more (``"combined"``: also one whose map's mean is unusually high).
         ``anomaly-tutorial score --maps`` colours overlays from 0 to twice ``level``."""
-        column, share = (1, 1.0) if self.reduction == "mean" else (0, self.top_fraction)
+        column, share = (1, 1.0) if self.reduction == "mean" else (0, self.TOP_FRACTION)
         level = self.score_mean_[column] - self.offset_ * self.score_scale_[column]
         return float(level), float(share)
