@@ -144,9 +144,10 @@ class ScoreRun:
     flagged: int = 0
     tiled: int = 0
     seconds: float = 0.0
+    drawing: float = 0.0  # of ``seconds``, those spent drawing and writing the overlays
 
     def __str__(self) -> str:
-        seconds, count = self.seconds, self.images
+        seconds, count = max(self.seconds - self.drawing, 1e-9), self.images
         speed = (
             f"{count / seconds:.0f} images/s"
             if count >= seconds
@@ -165,8 +166,9 @@ class ScoreRun:
             )
         if self.maps is not None:
             lines.append(
-                f"Wrote {count} anomaly-map overlays to {printable(self.maps)}, all on one colour "
-                f"scale: 0 to {self.scale['vmax']:.3g}, twice the threshold level "
+                f"Wrote {count} anomaly-map overlays to {printable(self.maps)} "
+                f"({self.drawing:.1f} s), all on one colour scale: 0 to {self.scale['vmax']:.3g}, "
+                "twice the threshold level "
                 f"{self.scale['level']:.3g} (predict flags an image whose hottest "
                 f"{self.scale['share']:.0%} of pixels average more)."
             )
@@ -187,7 +189,7 @@ def write_score_run(rows, detector, out, *, inputs, maps=None, force=False) -> S
     started = time.perf_counter()
     with outputs.staging(force) as staged:
         if maps is not None:
-            rows = write_overlays(rows, maps, run.scale, staged, inputs)
+            rows = write_overlays(rows, run, staged, inputs)
         write_scores(rows, out, staged, inputs, run)
     run.seconds = time.perf_counter() - started
     return run
@@ -213,12 +215,13 @@ def write_scores(rows, out, staged, inputs, run: ScoreRun) -> None:
             run.tiled += row.tiled
 
 
-def write_overlays(rows, folder, scale, staged, inputs):
-    """Write each row's overlay (:func:`overlay_figure`) into ``folder`` as a PNG, and yield
-    the row on. The folders among ``inputs`` are mirrored: ``scratch/007.png`` becomes
+def write_overlays(rows, run: ScoreRun, staged, inputs):
+    """Write each row's overlay (:func:`overlay_figure`, on ``run.scale``) into the folder
+    ``run.maps`` as a PNG, and yield the row on; the time it takes adds to ``run.drawing``.
+    The folders among ``inputs`` are mirrored: ``scratch/007.png`` becomes
     ``folder/scratch/007_map.png``, a file given by itself ``folder/007_map.png``; two files
     that would write one overlay, or an overlay on or inside ``inputs``, are refused."""
-    folder = Path(folder)
+    folder = Path(run.maps)
     _check_outside_inputs(folder, f"--maps {folder}", inputs)
     given_folders = {Path(path) for path in inputs if Path(path).is_dir()}
     sources = {}
@@ -234,7 +237,9 @@ def write_overlays(rows, folder, scale, staged, inputs):
             )
         _check_outside_inputs(target, f"output {target}", inputs)
         sources[target] = row.path
-        staged.write(target, outputs.figure_bytes(overlay_figure(row, scale)))
+        started = time.perf_counter()
+        staged.write(target, outputs.figure_bytes(overlay_figure(row, run.scale)))
+        run.drawing += time.perf_counter() - started
         yield row
 
 
