@@ -1,8 +1,8 @@
 """A discriminative detector trained against synthetic anomalies (issue 18, item 1; DRAEM-style).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_discriminative.py dev                # choose
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_discriminative.py dev         # choose
     PYTHONPATH=. .venv/bin/python benchmarks/bench_discriminative.py dev --candidates foreign
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_discriminative.py final              # report once
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_discriminative.py final       # report once
 
 The discriminative half of DRAEM (Zavrtanik et al., ICCV 2021) without its reconstructive
 half: a small U-Net (64x64x1 in, a per-pixel anomaly logit out) is trained on the 240 *normal*
@@ -91,8 +91,10 @@ CANDIDATES = {
     "foreign_local_w16": Config(families=("foreign", "local"), width=16),
     "foreign_local_e40": Config(families=("foreign", "local"), epochs=40),
 }
-#: Chosen on the dev table (see the results file).
+#: Chosen on the dev table (see the results file): the best mean image AUROC over the three
+#: textures, and its better reduction.
 CHOSEN = "foreign_local"
+CHOSEN_SCORE = "max"
 
 
 # ----------------------------------------------------------------------------- anomalies
@@ -361,9 +363,7 @@ def markdown(results: dict, title: str) -> str:
                 if len(runs) > 1:
                     row[0] += f" ({min(images):.3f}-{max(images):.3f})"
                 fit = np.mean([r["fit_seconds"] for r in runs])
-                lines.append(
-                    "| " + " | ".join([name, reduction, *row, f"{fit:.0f}"]) + " |"
-                )
+                lines.append("| " + " | ".join([name, reduction, *row, f"{fit:.0f}"]) + " |")
                 means.setdefault((name, reduction), []).append(merged["image_auroc"])
         lines.append("")
     lines += ["Mean image AUROC over the textures:", ""]
@@ -433,9 +433,10 @@ def main(argv=None) -> int:
             key = f"{texture} (test)"
             row, _, maps = run_candidate(CHOSEN, CANDIDATES[CHOSEN], texture, data, 0)
             results[key] = {CHOSEN: [row]}
-            print(f"{key} {CHOSEN} {row['top1']['image_auroc']:.3f}", file=sys.stderr, flush=True)
+            auroc = row[CHOSEN_SCORE]["image_auroc"]
+            print(f"{key} {CHOSEN} {auroc:.3f}", file=sys.stderr, flush=True)
             if texture == "grass":
-                scores = Discriminative.reductions(maps)["top1"]
+                scores = Discriminative.reductions(maps)[CHOSEN_SCORE]
                 out = RESULTS / "discriminative_grass_test_maps.png"
                 save_maps(data, maps, scores, out, f"{CHOSEN}, grass test part, seed 0")
             for baseline in ("patch_knn", "conv_autoencoder"):
@@ -452,4 +453,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
