@@ -397,6 +397,16 @@ def save_maps(data, maps, scores, out: Path, title: str) -> None:
     figure.tight_layout()
     figure.savefig(out, dpi=80)
     plt.close(figure)
+    shrink_png(out)
+
+
+def shrink_png(path: Path) -> None:
+    """Re-save ``path`` with a 64-colour palette (a fraction of the size)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        palette = image.convert("RGB").quantize(64)
+    palette.save(path, optimize=True)
 
 
 def main(argv=None) -> int:
@@ -444,8 +454,9 @@ def main(argv=None) -> int:
                 results[key][baseline] = [base_row]
                 auroc = base_row["score"]["image_auroc"]
                 print(f"{key} {baseline} {auroc:.3f}", file=sys.stderr, flush=True)
-        tag = arguments.tag or "final"
-    out = RESULTS / f"discriminative_{arguments.stage}_{tag}.json"
+        tag = arguments.tag
+    out = RESULTS / "_".join(["discriminative", arguments.stage, *([tag] if tag else [])])
+    out = out.with_suffix(".json")
     out.write_text(json.dumps(results, indent=1))
     print(markdown(results, f"{arguments.stage} part"))
     return 0
